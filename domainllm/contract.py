@@ -155,7 +155,7 @@ def constraint_problems(domain: str, req: Request) -> list[str]:
 
 
 def answer_problems(resp: Response, req: Request) -> list[str]:
-    """Every way a success answer fails the request: invalid, constraint-breaking, duplicate, count."""
+    """Every way a success answer breaks the request: invalid, constraint, duplicate, count."""
     if resp.status == "blocked":
         return []
     out: list[str] = []

@@ -20,7 +20,7 @@ T = TypeVar("T", bound=BaseModel)
 
 
 class UserError(Exception):
-    """An error the user can fix (bad params, missing input, missing package): printed as one line."""
+    """An error the user can fix (bad params, missing input or package): shown as one line."""
 
 
 class ParamsError(UserError):
