@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MODEL_STAMP := $(VENV)/.models-installed
 PROFILE ?= default
+# Stage commands call `python` and `dvc`: make them the venv's.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: setup models run quick test test-fast lint format bench clean-venv
 

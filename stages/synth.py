@@ -1,0 +1,60 @@
+"""python stages/synth.py --version v1 --failures FILE|none --out data/synth/v1
+
+Build one synthetic dataset version (params.yaml `synth`): train/val/test JSONL + card.md.
+`--failures` is the discover failures JSON that v2 upweights (`none`: no failures known).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from domainllm.io import atomic_write_text, read_json, write_jsonl
+from domainllm.params import ParamsError, UserError, load_section, run_stage
+from domainllm.synth.builder import to_row
+from domainllm.synth.card import render_card
+from domainllm.synth.config import SynthParams
+from domainllm.synth.generate import build_version
+
+
+def load_failures(arg: str) -> dict[str, Any] | None:
+    """The failures JSON, ``None`` for 'none'; a missing or malformed file is a UserError."""
+    if arg == "none":
+        return None
+    p = Path(arg)
+    if not p.is_file():
+        raise UserError(f"--failures {arg}: file not found (run discover first, or pass none)")
+    data = read_json(p)
+    for key in ("by_group", "by_template"):
+        if not isinstance(data.get(key, {}), dict):
+            raise UserError(f"--failures {arg}: '{key}' must be an object of counts")
+    return data
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[2])
+    ap.add_argument("--version", required=True)
+    ap.add_argument("--failures", required=True)
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--params", default="params.yaml")
+    a = ap.parse_args()
+    params = load_section("synth", SynthParams, a.params)
+    if a.version not in params.versions:
+        raise ParamsError(
+            f"params.yaml: 'synth.versions' has no '{a.version}' (have {sorted(params.versions)})"
+        )
+    failures = load_failures(a.failures)
+    t0 = time.perf_counter()
+    built = build_version(params, a.version, failures)
+    for split, rows in built.splits.items():
+        write_jsonl(a.out / f"{split}.jsonl", (to_row(e) for e in rows))
+    recipe = params.versions[a.version].model_dump(exclude={"failures"}, exclude_none=True)
+    atomic_write_text(a.out / "card.md", render_card(a.version, built, params.seed, recipe))
+    counts = {s: len(r) for s, r in built.splits.items()}
+    print(f"synth {a.version}: {counts} in {time.perf_counter() - t0:.1f}s -> {a.out}")
+
+
+if __name__ == "__main__":
+    run_stage(main)
