@@ -1,0 +1,1 @@
+"""LLM-as-a-judge: rubric prompts, backends (openai, local), deterministic checks, cache, stats."""

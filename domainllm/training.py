@@ -1,0 +1,238 @@
+"""Pure pieces of LoRA/QLoRA fine-tuning: the SFT dataset, dtype and quantization choice, the
+peft config, the run config and its hash, and a resumable trainer.
+
+The training text is the model's chat template applied to ``render_messages(request)`` (the same
+prompt the engine uses) with ``dump_response(target)`` as the assistant turn. Only the answer
+tokens carry loss: ``completion_mask`` marks them and TRL's collator sets the rest to -100.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from domainllm.contract import dump_response
+from domainllm.io import sha256_text
+from domainllm.prompting import PromptSet, render_messages
+from domainllm.schema import Example
+from domainllm.train_config import LoraParams, RunParams, TrainParams
+
+
+def encode_example(ex: Example, tok: Any, prompts: PromptSet, max_len: int) -> dict[str, list]:
+    """Token ids of prompt + answer and a mask that is 1 on the answer (and its end token)."""
+    messages = render_messages(ex.request, prompts)
+    answer = {"role": "assistant", "content": dump_response(ex.target)}
+    prompt = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    full = tok.apply_chat_template([*messages, answer], tokenize=False)
+    if not full.startswith(prompt):
+        raise ValueError("chat template does not extend the generation prompt with the answer")
+    p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+    c_ids = tok(full[len(prompt) :].rstrip("\n"), add_special_tokens=False)["input_ids"]
+    ids = (p_ids + c_ids)[:max_len]
+    mask = ([0] * len(p_ids) + [1] * len(c_ids))[:max_len]
+    return {"input_ids": ids, "completion_mask": mask}
+
+
+def build_dataset(
+    examples: Iterable[Example], tok: Any, prompts: PromptSet, max_len: int
+) -> tuple[Any, dict[str, int]]:
+    """A tokenized ``datasets.Dataset`` and counts (rows, truncated, answer-less rows dropped)."""
+    from datasets import Dataset
+
+    rows, truncated, dropped = [], 0, 0
+    for ex in examples:
+        enc = encode_example(ex, tok, prompts, max_len=10**9)
+        if len(enc["input_ids"]) > max_len:
+            truncated += 1
+            enc = {k: v[:max_len] for k, v in enc.items()}
+        if sum(enc["completion_mask"]) == 0:  # prompt alone fills max_len: nothing to learn
+            dropped += 1
+            continue
+        rows.append(enc)
+    stats = {"rows": len(rows), "truncated": truncated, "dropped": dropped}
+    stats["tokens"] = sum(len(r["input_ids"]) for r in rows)
+    return Dataset.from_list(rows), stats
+
+
+def pick_dtype(choice: str) -> str:
+    """'bf16' when asked, or on 'auto' when the GPU or CPU supports it; else 'fp32'."""
+    import torch
+
+    if choice != "auto":
+        return choice
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    # Without native bf16 (avx512_bf16 / amx) CPU bf16 matmuls are emulated and slower than fp32.
+    return "bf16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "fp32"
+
+
+def quantization_config(mode: str, compute_dtype: str) -> Any:
+    """A bitsandbytes config for 4bit (nf4, QLoRA) or 8bit; None for 'none'."""
+    if mode == "none":
+        return None
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    dt = torch.bfloat16 if compute_dtype == "bf16" else torch.float32
+    if mode == "4bit":
+        return BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=dt,
+        )
+    return BitsAndBytesConfig(load_in_8bit=True)
+
+
+def load_base(model_dir: Path, train: TrainParams, dtype: str) -> Any:
+    """The base model in the chosen dtype, quantized when asked, ready for a LoRA adapter."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    qc = quantization_config(train.quantization, dtype)
+    torch_dtype = torch.bfloat16 if dtype == "bf16" else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(
+        model_dir, dtype=torch_dtype, quantization_config=qc
+    )
+    if qc is not None:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    model.config.use_cache = False
+    return model
+
+
+def lora_config(lora: LoraParams, n_layers: int) -> Any:
+    """The peft LoraConfig for a causal LM with ``n_layers`` decoder layers."""
+    from peft import LoraConfig
+
+    last = min(lora.layers, n_layers) if lora.layers else n_layers
+    return LoraConfig(
+        layers_to_transform=list(range(n_layers - last, n_layers)) if lora.layers else None,
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.target_modules,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+
+
+def run_config(run: RunParams, base_dir: str, base_info: dict, data_hash: str, prompt: str) -> dict:
+    """Every input that defines the run (written to run_config.json and hashed for resume)."""
+    return {
+        "iteration": run.iteration,
+        "base_model_dir": base_dir,
+        "base_model": {"name": base_info.get("name"), "sha256": base_info.get("sha256")},
+        "data_version": run.data,
+        "data_hash": data_hash,
+        "prompt_hash": prompt,
+        "train": run.train.model_dump(),
+        "lora": run.lora.model_dump(),
+    }
+
+
+def config_hash(cfg: dict) -> str:
+    """Short hash of a run config (checkpoints are only resumed under the same hash)."""
+    return sha256_text(json.dumps(cfg, sort_keys=True))[:16]
+
+
+def resume_checkpoint(ckpt_dir: Path, cfg_hash: str) -> str | None:
+    """The newest checkpoint in ``ckpt_dir`` written under ``cfg_hash``; None otherwise."""
+    marker = ckpt_dir / "run_config.hash"
+    if not marker.is_file() or marker.read_text().strip() != cfg_hash:
+        return None
+    ckpts = [p for p in ckpt_dir.glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
+    if not ckpts:
+        return None
+    return str(max(ckpts, key=lambda p: int(p.name.split("-")[1])))
+
+
+def sft_config(train: TrainParams, out_dir: Path, dtype: str, has_eval: bool) -> Any:
+    """TRL SFTConfig from the train params (checkpoint every eval; keep the best)."""
+    import torch
+    from trl import SFTConfig
+
+    strategy = "steps" if has_eval else "no"
+    return SFTConfig(
+        output_dir=str(out_dir),
+        learning_rate=train.learning_rate,
+        num_train_epochs=train.epochs,
+        max_steps=train.max_steps or -1,
+        per_device_train_batch_size=train.batch_size,
+        per_device_eval_batch_size=train.batch_size,
+        gradient_accumulation_steps=train.grad_accum,
+        max_length=train.max_seq_length,
+        warmup_steps=train.warmup_ratio,
+        weight_decay=train.weight_decay,
+        lr_scheduler_type="cosine",
+        seed=train.seed,
+        data_seed=train.seed,
+        bf16=dtype == "bf16",
+        use_cpu=not torch.cuda.is_available(),
+        eval_strategy=strategy,
+        eval_steps=train.eval_steps,
+        save_strategy="steps",
+        save_steps=train.eval_steps,
+        save_total_limit=2,
+        load_best_model_at_end=has_eval,
+        metric_for_best_model="eval_loss",
+        greater_is_better=False,
+        logging_steps=train.logging_steps,
+        completion_only_loss=True,
+        packing=False,
+        report_to="none",
+        disable_tqdm=False,
+        dataloader_num_workers=0,
+        save_only_model=False,
+        gradient_checkpointing=train.gradient_checkpointing,
+    )
+
+
+class Throughput:
+    """Counts trained tokens so metrics can report tokens per second."""
+
+    def __init__(self) -> None:
+        self.tokens = 0
+        self.start = time.perf_counter()
+
+    def rate(self) -> float:
+        return self.tokens / max(time.perf_counter() - self.start, 1e-9)
+
+
+def make_trainer(
+    model: Any,
+    tok: Any,
+    train_ds: Any,
+    eval_ds: Any | None,
+    run: RunParams,
+    ckpt_dir: Path,
+    dtype: str,
+    callbacks: list[Any],
+) -> Any:
+    """An SFTTrainer with a LoRA adapter, early stopping and the given callbacks."""
+    from transformers import EarlyStoppingCallback
+    from trl import SFTTrainer
+
+    cbs = list(callbacks)
+    if eval_ds is not None and run.train.patience:
+        cbs.append(EarlyStoppingCallback(early_stopping_patience=run.train.patience))
+    return SFTTrainer(
+        model=model,
+        args=sft_config(run.train, ckpt_dir, dtype, eval_ds is not None),
+        train_dataset=train_ds,
+        eval_dataset=eval_ds,
+        processing_class=tok,
+        peft_config=lora_config(run.lora, model.config.num_hidden_layers),
+        callbacks=cbs,
+    )
+
+
+def trainable_params(model: Any) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return trainable, sum(p.numel() for p in model.parameters())

@@ -1,0 +1,223 @@
+"""LoRA/QLoRA training on the tiny random model: adapter changes, base frozen, loss falls,
+4-bit step, resume after interruption, answer-only loss mask, params validation."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from domainllm import training as T
+from domainllm.contract import Request, Response, Suggestion, blocked
+from domainllm.io import read_json, write_jsonl
+from domainllm.params import ParamsError
+from domainllm.prompting import load_prompts
+from domainllm.schema import Example, Meta
+from domainllm.tiny import make_tiny_model
+from domainllm.train_config import run_params
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from stages import train as train_stage  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+def make_examples(n: int, seed: int = 0) -> list[Example]:
+    """Small safe/unsafe rows in the Example schema (no synth stage needed)."""
+    words = ["bean", "leaf", "nova", "pixel", "harbor", "bloom", "forge", "spark"]
+    rows = []
+    for i in range(n):
+        w = words[(i + seed) % len(words)]
+        unsafe = i % 4 == 3
+        meta = Meta(
+            industry="test",
+            complexity="L1",
+            group="unsafe" if unsafe else "plain",
+            safety_category="adult_sexual" if unsafe else "safe",
+            template=f"t{i % 3}",
+        )
+        target = (
+            blocked()
+            if unsafe
+            else Response(
+                status="success",
+                suggestions=[Suggestion(domain=f"{w}hub.com", confidence=0.9)],
+            )
+        )
+        desc = f"explicit adult content site {i}" if unsafe else f"{w} shop number {i}"
+        rows.append(
+            Example(id=f"r{i}", request=Request(description=desc, n=1), meta=meta, target=target)
+        )
+    return rows
+
+
+def write_data(folder: Path, n_train: int = 16, n_val: int = 8) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    write_jsonl(folder / "train.jsonl", [e.model_dump() for e in make_examples(n_train)])
+    write_jsonl(folder / "val.jsonl", [e.model_dump() for e in make_examples(n_val, seed=3)])
+    return folder
+
+
+def make_base(folder: Path) -> Path:
+    make_tiny_model(folder)
+    (folder / "base_info.json").write_text('{"name": "tiny", "sha256": "0"}')
+    return folder
+
+
+def params(**train) -> dict:
+    base = {
+        "learning_rate": 0.03,
+        "max_steps": 8,
+        "batch_size": 4,
+        "max_seq_length": 1024,
+        "eval_steps": 4,
+        "eval_rows": 4,
+        "logging_steps": 1,
+        "threads": 1,
+        "dtype": "fp32",
+    }
+    return {
+        "train": {**base, **train},
+        "lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear"},
+        "iterations": {"baseline": {"data": "v1"}},
+    }
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("tiny")
+    return make_base(root / "base"), write_data(root / "data")
+
+
+def run(tmp: Path, tiny: tuple[Path, Path], p: dict, callbacks=()) -> dict:
+    rp = run_params(p, "baseline")
+    base, data = tiny
+    return train_stage.train(
+        rp,
+        base,
+        data,
+        tmp / "out",
+        tmp / "metrics.json",
+        tmp / "live",
+        tmp / "ckpt",
+        list(callbacks),
+    )
+
+
+def test_answer_only_mask(tiny: tuple[Path, Path]) -> None:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny[0])
+    ex = make_examples(1)[0]
+    enc = T.encode_example(ex, tok, load_prompts(), max_len=10_000)
+    ids, mask = enc["input_ids"], enc["completion_mask"]
+    answer = tok.decode([i for i, m in zip(ids, mask, strict=True) if m])
+    target = '{"status":"success","suggestions":[{"domain":"beanhub.com","confidence":0.9}]}'
+    assert answer == target + "<|im_end|>"
+    assert enc["completion_mask"][0] == 0 and len(enc["input_ids"]) == len(enc["completion_mask"])
+    ds, stats = T.build_dataset(make_examples(4), tok, load_prompts(), max_len=20)
+    assert stats["dropped"] == 4 and len(ds) == 0  # the prompt alone exceeds 20 tokens
+
+
+def test_adapter_changes_base_frozen_loss_falls(tmp_path: Path, tiny: tuple[Path, Path]) -> None:
+    from peft import PeftModel
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    res = run(tmp_path, tiny, params(max_steps=16, eval_steps=8, patience=0))
+    # A random model starts near ln(vocab); 16 steps on 16 rows must cut the loss clearly.
+    assert res["steps"] == 16 and res["train_loss_final"] < res["train_loss_first"] - 0.25
+    out = tmp_path / "out"
+    cfg = read_json(out / "run_config.json")
+    assert cfg["lora"]["r"] == 4 and cfg["data_version"] == "v1"
+    assert cfg["base_model_dir"] == str(tiny[0]) and len(cfg["prompt_hash"]) == 12
+    base = AutoModelForCausalLM.from_pretrained(tiny[0])
+    before = {k: v.clone() for k, v in base.state_dict().items()}
+    adapter = load_file(out / "adapter_model.safetensors")
+    lora_b = [v for k, v in adapter.items() if "lora_B" in k]
+    assert lora_b and all(v.abs().sum() > 0 for v in lora_b)  # lora_B starts at zero
+    model = PeftModel.from_pretrained(base, out)
+    for k, v in model.get_base_model().state_dict().items():
+        name = k.replace(".base_layer", "")
+        if "lora_" not in k:
+            assert torch.equal(v, before[name]), k
+    m = read_json(tmp_path / "metrics.json")
+    assert m["trainable_params"] < m["total_params"] and m["tokens_per_s"] > 0
+    assert (tmp_path / "live" / "metrics.json").is_file()
+
+
+def test_resume_after_interruption(tmp_path: Path, tiny: tuple[Path, Path]) -> None:
+    from transformers import TrainerCallback
+
+    class Boom(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            if state.global_step == 6:
+                raise KeyboardInterrupt("simulated kill")
+
+    p = params(max_steps=8, eval_steps=4)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, tiny, p, [Boom()])
+    assert (tmp_path / "ckpt" / "checkpoint-4").is_dir() and not (tmp_path / "out").exists()
+    res = run(tmp_path, tiny, p)
+    assert res["resumed_from_step"] == 4 and res["steps"] == 8
+    # A changed config must not resume from the old checkpoints.
+    res2 = run(tmp_path, tiny, params(max_steps=4, eval_steps=4))
+    assert res2["resumed_from_step"] is None and res2["steps"] == 4
+
+
+@pytest.mark.skipif(importlib.util.find_spec("bitsandbytes") is None, reason="no bitsandbytes")
+def test_qlora_4bit_step(tmp_path: Path, tiny: tuple[Path, Path]) -> None:
+    res = run(tmp_path, tiny, params(max_steps=2, eval_steps=2, quantization="4bit"))
+    assert res["steps"] == 2 and res["quantization"] == "4bit"
+    assert (tmp_path / "out" / "adapter_model.safetensors").is_file()
+
+
+@pytest.mark.parametrize(
+    ("patch", "needle"),
+    [
+        ({"train": {"quantization": "2bit"}}, "train.quantization"),
+        ({"train": {"learning_rate": -1}}, "train.learning_rate"),
+        ({"train": {"lr": 0.1}}, "unknown key 'train.lr'"),
+        ({"lora": {"r": 0}}, "lora.r"),
+        ({"iterations": {"baseline": {"data": "v1", "train": {"batch": 2}}}}, "baseline.train"),
+        ({"iterations": {"baseline": {"data": "latest"}}}, "iterations.baseline.data"),
+        ({"train": {"max_steps": 2, "eval_steps": 5}}, "eval_steps"),
+    ],
+)
+def test_params_validation(patch: dict, needle: str) -> None:
+    p = params()
+    for sec, val in patch.items():
+        p[sec] = {**p[sec], **val} if sec != "iterations" else val
+    with pytest.raises(ParamsError) as err:
+        run_params(p, "baseline")
+    msg = str(err.value)
+    assert needle in msg and "\n" not in msg
+
+
+def test_iteration_override_and_unknown_iteration() -> None:
+    p = params()
+    p["iterations"]["improved"] = {"data": "v2", "lora": {"r": 16}, "train": {"max_steps": 12}}
+    rp = run_params(p, "improved")
+    assert rp.lora.r == 16 and rp.train.max_steps == 12 and rp.train.batch_size == 4
+    assert run_params(p, "baseline").lora.r == 4
+    with pytest.raises(ParamsError, match="no iteration 'other'"):
+        run_params(p, "other")
+
+
+def test_dtype_and_quant_choice() -> None:
+    assert T.pick_dtype("fp32") == "fp32" and T.pick_dtype("auto") in {"bf16", "fp32"}
+    assert T.quantization_config("none", "fp32") is None
+    assert T.quantization_config("4bit", "bf16").bnb_4bit_quant_type == "nf4"
+    assert T.quantization_config("8bit", "fp32").load_in_8bit
+
+
+def test_lora_config_last_layers() -> None:
+    from domainllm.train_config import LoraParams
+
+    assert T.lora_config(LoraParams(), 24).layers_to_transform is None
+    assert T.lora_config(LoraParams(layers=8), 24).layers_to_transform == list(range(16, 24))
+    assert T.lora_config(LoraParams(layers=99), 2).layers_to_transform == [0, 1]
