@@ -1,0 +1,174 @@
+"""The ``domainllm`` command: ``suggest`` one request, ``predict`` a JSONL file, ``serve`` the API.
+
+    domainllm suggest "organic coffee shop in Portland" --tlds .com,.co --no-hyphens
+    domainllm predict --model models/baseline --in requests.jsonl --out out.jsonl
+
+Each subcommand lives in its own ``add_<name>`` / ``cmd_<name>`` pair of functions. Bad input is
+one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from domainllm.contract import Request, dump_response
+from domainllm.params import UserError
+
+DEFAULT_MODELS = ("models/improved", "models/baseline", "models/base")
+
+
+def _request_error(exc: ValidationError) -> str:
+    e = exc.errors()[0]
+    return f"{'.'.join(map(str, e['loc'])) or 'request'}: {e['msg']}"
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    """Load the engine named by --model/--guard (defaults: newest model, models/guard)."""
+    from domainllm.engine import Engine, EngineSettings
+
+    model = args.model or next((Path(m) for m in DEFAULT_MODELS if Path(m).is_dir()), None)
+    if model is None:
+        raise UserError("no model folder found: pass --model DIR (or run `make run` first)")
+    guard = args.guard if args.guard is not None else Path("models/guard")
+    if not (guard / "classifier.joblib").is_file():
+        guard = None  # policy rules alone
+    cal = Path("data/predict") / Path(model).name / "calibration.json"
+    settings = EngineSettings(
+        constrained=not args.free,
+        batch_size=args.batch_size,
+        threads=args.threads,
+        calibration=str(cal) if cal.is_file() else None,
+    )
+    return Engine.load(Path(model), guard, settings)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", type=Path, help="iteration folder (adapter) or base-model folder")
+    p.add_argument("--guard", type=Path, help="guard folder (default models/guard when trained)")
+    p.add_argument("--free", action="store_true", help="unconstrained decoding (diagnostics)")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--threads", type=int, default=2)
+
+
+# -- suggest ------------------------------------------------------------------------------------
+def add_suggest(sub: Any) -> None:
+    p = sub.add_parser("suggest", help="suggest domains for one business description")
+    p.add_argument("description")
+    p.add_argument("--tlds", default=".com", help="comma-separated, e.g. .com,.co")
+    p.add_argument("--hyphens", dest="allow_hyphens", action="store_true")
+    p.add_argument("--no-hyphens", dest="allow_hyphens", action="store_false")
+    p.add_argument("--numbers", dest="allow_numbers", action="store_true")
+    p.add_argument("--no-numbers", dest="allow_numbers", action="store_false")
+    p.add_argument("--puns", dest="prefer_puns", action="store_true")
+    p.add_argument("-n", type=int, default=5, help="number of suggestions (1-10)")
+    _common(p)
+    p.set_defaults(func=cmd_suggest, allow_hyphens=False, allow_numbers=False, prefer_puns=False)
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    try:
+        req = Request(
+            description=args.description,
+            tlds=args.tlds,
+            allow_hyphens=args.allow_hyphens,
+            allow_numbers=args.allow_numbers,
+            prefer_puns=args.prefer_puns,
+            n=args.n,
+        )
+    except ValidationError as exc:
+        raise UserError(_request_error(exc)) from None
+    print(dump_response(_engine(args).suggest(req)))
+    return 0
+
+
+# -- predict ------------------------------------------------------------------------------------
+def add_predict(sub: Any) -> None:
+    p = sub.add_parser("predict", help="answer a JSONL file of requests")
+    p.add_argument("--in", dest="inp", type=Path, required=True, help="JSONL of requests")
+    p.add_argument("--out", type=Path, required=True, help="JSONL of {id, ...contract answer}")
+    _common(p)
+    p.set_defaults(func=cmd_predict)
+
+
+def parse_rows(path: Path) -> tuple[list[tuple[Any, Request]], list[dict[str, Any]]]:
+    """Requests (flat rows or rows with a ``request`` object) and one error row per bad line."""
+    from domainllm.io import iter_jsonl
+
+    if not path.is_file():
+        raise UserError(f"--in {path}: file not found")
+    ok: list[tuple[Any, Request]] = []
+    bad: list[dict[str, Any]] = []
+    for i, row in enumerate(iter_jsonl(path), 1):
+        rid = row.get("id", i) if isinstance(row, dict) else i
+        body = row.get("request", row) if isinstance(row, dict) else row
+        try:
+            ok.append((rid, Request.model_validate(body)))
+        except ValidationError as exc:
+            bad.append({"id": rid, "error": f"line {i}: {_request_error(exc)}"})
+    return ok, bad
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from domainllm.io import write_jsonl
+
+    ok, bad = parse_rows(args.inp)
+    engine = _engine(args)
+    out: list[dict[str, Any]] = []
+    for start in tqdm(range(0, len(ok), args.batch_size), desc="predict", unit="batch"):
+        chunk = ok[start : start + args.batch_size]
+        for (rid, _), resp in zip(chunk, engine.suggest_batch([r for _, r in chunk]), strict=True):
+            out.append({"id": rid, **resp.to_dict()})
+    write_jsonl(args.out, out + bad)
+    for b in bad:
+        print(f"skipped {b['error']}", file=sys.stderr)
+    print(json.dumps({"answered": len(out), "invalid_rows": len(bad)}), file=sys.stderr)
+    return 1 if bad else 0
+
+
+# -- serve (issue 6: the server helper owns this block; it calls domainllm.serve.app:run) --------
+def add_serve(sub: Any) -> None:
+    p = sub.add_parser("serve", help="serve the HTTP API (see domainllm/serve)")
+    try:
+        from domainllm.serve.app import add_arguments
+    except ImportError:  # server not installed in this checkout
+        return
+    add_arguments(p)
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from domainllm.serve.app import run
+
+    run(args)
+    return 0
+
+
+# -----------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="domainllm", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    add_suggest(sub)
+    add_predict(sub)
+    add_serve(sub)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

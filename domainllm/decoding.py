@@ -1,0 +1,239 @@
+"""Constrained decoding: a regex per request, compiled by outlines_core, applied as a logits mask.
+
+The regex is the canonical compact contract JSON (exactly what ``dump_response`` writes) for
+this request: ``n`` items, labels from the allowed alphabet, only the requested TLDs, bounded
+confidence numbers, or the fixed blocked answer. Every output the mask lets through therefore
+parses and satisfies the request; termination is guaranteed because the regex is finite and
+its longest match bounds the token count. Uniqueness is not expressible in a regex, so the
+processor also bans, per row, any token that would close a label already used in that row.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from outlines_core import Guide, Index, Vocabulary
+
+from domainllm.contract import BLOCKED_MESSAGE, Request
+
+# Bounded number: the model may not spiral into 0.99999... (see STACK.md).
+CONF_RE = r"(0\.[0-9]{1,2}|1\.0{1,2})"
+CONF_MAX = 4
+BLOCKED_TEXT = '{"status":"blocked","message":"' + BLOCKED_MESSAGE + '","suggestions":[]}'
+DOMAIN_RE = re.compile(r'"domain":"([a-z0-9-]+)(\.[a-z0-9.-]+)"')
+OPEN_LABEL_RE = re.compile(r'"domain":"([a-z0-9-]*)$')
+
+
+def label_regex(allow_hyphens: bool, allow_numbers: bool, max_len: int) -> str:
+    """A DNS label over the allowed alphabet; hyphens only inside and never doubled."""
+    cls = "[a-z0-9]" if allow_numbers else "[a-z]"
+    if not allow_hyphens:
+        return f"{cls}{{1,{max_len}}}"
+    # Up to two hyphens keeps the label under 63 characters and avoids '--' (IDNA rule).
+    return f"{cls}{{1,{max_len}}}(-{cls}{{1,{max_len}}}){{0,2}}"
+
+
+def answer_regex(req: Request, max_label: int = 20, allow_blocked: bool = True) -> str:
+    """The regex of every contract answer that satisfies ``req`` (compact JSON, no spaces)."""
+    tlds = "|".join(re.escape(t) for t in req.tlds)
+    item = (
+        r'\{"domain":"'
+        + label_regex(req.allow_hyphens, req.allow_numbers, max_label)
+        + f"({tlds})"
+        + r'","confidence":'
+        + CONF_RE
+        + r"\}"
+    )
+    items = item + ("(," + item + "){" + str(req.n - 1) + "}" if req.n > 1 else "")
+    success = r'\{"status":"success","suggestions":\[' + items + r"\]\}"
+    if not allow_blocked:
+        return success
+    return "(" + success + "|" + re.escape(BLOCKED_TEXT) + ")"
+
+
+def max_answer_chars(req: Request, max_label: int = 20) -> int:
+    """Length of the longest string the regex accepts (bounds the number of new tokens)."""
+    label = max_label * (3 if req.allow_hyphens else 1) + (2 if req.allow_hyphens else 0)
+    item = len('{"domain":"') + label + max(map(len, req.tlds)) + len('","confidence":}') + CONF_MAX
+    header = len('{"status":"success","suggestions":[]}')
+    return max(header + req.n * (item + 1), len(BLOCKED_TEXT))
+
+
+def token_strings(tokenizer: Any) -> list[str]:
+    """The decoded text of every token id (byte-level pieces of multi-byte chars decode to '�')."""
+    vocab = tokenizer.get_vocab()
+    out = [""] * max(len(tokenizer), max(vocab.values()) + 1)
+    for tok, idx in vocab.items():
+        s = tokenizer.convert_tokens_to_string([tok])
+        if tok.startswith("▁") or tok == "<0x20>":  # sentencepiece word start is a space
+            s = " " + s.lstrip(" ")
+        out[idx] = s
+    return out
+
+
+class ConstraintCompiler:
+    """Builds (and caches) outlines_core indexes for requests, over a filtered vocabulary.
+
+    Only tokens made entirely of characters some answer can contain are given to outlines_core:
+    the rest can never be allowed anyway, and leaving them out makes compiling ~10x faster.
+    """
+
+    def __init__(self, tokenizer: Any, max_label: int = 20, allow_blocked: bool = True) -> None:
+        self.max_label = max_label
+        self.allow_blocked = allow_blocked
+        self.eos_id = int(tokenizer.eos_token_id)
+        self.strings = token_strings(tokenizer)
+        special = set(tokenizer.all_special_ids)
+        alphabet = set(BLOCKED_TEXT) | set('abcdefghijklmnopqrstuvwxyz0123456789-.,:{}[]"')
+        vocab: dict[str, list[int]] = {}
+        for idx, s in enumerate(self.strings):
+            if s and idx not in special and set(s) <= alphabet:
+                vocab.setdefault(s, []).append(idx)
+        self.vocabulary = Vocabulary(self.eos_id, vocab)
+        # For the duplicate-label ban: token ids by the text before their first '.'.
+        self.dot_prefix: dict[str, list[int]] = {}
+        for s, ids in vocab.items():
+            if "." in s:
+                self.dot_prefix.setdefault(s.split(".", 1)[0], []).extend(ids)
+        self.by_string = vocab
+        self._cache: dict[str, Index] = {}
+
+    def index(self, req: Request) -> Index:
+        """The compiled index for a request (cached by its regex)."""
+        rx = answer_regex(req, self.max_label, self.allow_blocked)
+        if rx not in self._cache:
+            self._cache[rx] = Index(rx, self.vocabulary)
+        return self._cache[rx]
+
+
+@dataclass
+class RowTrace:
+    """What the processor saw for one row: chosen tokens and their unconstrained log-probs."""
+
+    token_ids: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
+    bans: int = 0
+    done: bool = False
+    ban_skipped: int = 0
+
+
+class ContractProcessor:
+    """A transformers logits processor: mask to the row's regex, ban repeated labels, record
+    the model's own (unmasked) log-probability of every chosen token for confidence scores."""
+
+    def __init__(
+        self,
+        compiler: ConstraintCompiler,
+        reqs: list[Request],
+        constrained: bool = True,
+        ban_duplicates: bool = True,
+    ) -> None:
+        self.c = compiler
+        self.constrained = constrained
+        self.ban_duplicates = ban_duplicates and constrained
+        self.guides = [Guide(compiler.index(r)) for r in reqs] if constrained else []
+        self.traces = [RowTrace() for _ in reqs]
+        self._prev_logp: torch.Tensor | None = None
+        self._started = False
+        self._shifts = torch.arange(32, dtype=torch.int32)
+
+    def finished(self, i: int) -> bool:
+        """True when row ``i`` reached an accepting state (its answer is complete)."""
+        return self.guides[i].is_finished() if self.constrained else self.traces[i].done
+
+    def _text(self, i: int) -> str:
+        return "".join(self.c.strings[t] for t in self.traces[i].token_ids)
+
+    def consume(self, last: torch.Tensor) -> None:
+        """Record the tokens chosen at the previous step (and advance the guides)."""
+        if self._prev_logp is None:
+            return
+        for i in range(last.shape[0]):
+            tid = int(last[i])
+            tr = self.traces[i]
+            if self.constrained:
+                g = self.guides[i]
+                if g.is_finished():
+                    continue  # EOS or padding after the answer
+                if tid == self.c.eos_id:
+                    continue
+                if not g.accepts_tokens([tid]):
+                    continue  # cannot happen under the mask; never crash on it
+                g.advance(tid, return_tokens=False)
+            elif tid == self.c.eos_id or tr.done:
+                tr.done = True
+                continue
+            tr.token_ids.append(tid)
+            tr.logprobs.append(float(self._prev_logp[i, tid]))
+        self._prev_logp = None
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.Tensor:
+        bsz = input_ids.shape[0]
+        if self._started:
+            self.consume(input_ids[:, -1])
+        self._started = True
+        self._prev_logp = torch.log_softmax(scores.float(), dim=-1)
+        if not self.constrained:
+            return scores
+        bsz, vsize = scores.shape
+        words = (vsize + 31) // 32
+        masks = torch.zeros((bsz, words), dtype=torch.int32)
+        for i in range(bsz):
+            g = self.guides[i]
+            if g.is_finished():
+                masks[i, self.c.eos_id // 32] = 1 << (self.c.eos_id % 32)
+            else:
+                g.write_mask_into(masks[i].data_ptr(), words, 4)
+        bits = (masks.unsqueeze(-1) >> self._shifts) & 1
+        allowed = bits.view(bsz, -1)[:, :vsize].bool()
+        out = scores.masked_fill(~allowed, float("-inf"))
+        if self.ban_duplicates:
+            for i in range(bsz):
+                self._ban(i, out)
+        return out
+
+    def _ban(self, i: int, out: torch.Tensor) -> None:
+        """Forbid tokens that would end the open label with one already used in this row."""
+        text = self._text(i)
+        m = OPEN_LABEL_RE.search(text)
+        if not m:
+            return
+        partial = m.group(1)
+        used = {lab for lab, _ in DOMAIN_RE.findall(text)}
+        banned: list[int] = []
+        for lab in used:
+            if lab.startswith(partial):
+                rest = lab[len(partial) :]
+                banned += self.c.dot_prefix.get(rest, [])
+                if len(lab) >= self.c.max_label and rest:
+                    # A used label at full length has no way out but '.': never re-enter it.
+                    banned += self.c.by_string.get(rest, [])
+        if not banned:
+            return
+        row = out[i].clone()
+        row[torch.tensor(banned, dtype=torch.long)] = float("-inf")
+        if torch.isfinite(row).any():
+            out[i] = row
+            self.traces[i].bans += 1
+        else:  # nothing else is allowed: keep the duplicate, the engine retries the row
+            self.traces[i].ban_skipped += 1
+
+
+def domain_logprobs(trace: RowTrace, strings: list[str]) -> dict[str, float]:
+    """Mean log-probability of the tokens that spell each domain in a row's answer."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for t in trace.token_ids:
+        spans.append((pos, pos + len(strings[t])))
+        pos += len(strings[t])
+    text = "".join(strings[t] for t in trace.token_ids)
+    out: dict[str, float] = {}
+    for m in DOMAIN_RE.finditer(text):
+        a, b = m.start(1), m.end(2)
+        lps = [lp for (s, e), lp in zip(spans, trace.logprobs, strict=True) if s < b and e > a]
+        if lps and m.group(1) + m.group(2) not in out:
+            out[m.group(1) + m.group(2)] = sum(lps) / len(lps)
+    return out

@@ -1,0 +1,128 @@
+"""python stages/predict.py --iteration baseline --model models/baseline --data data/synth/v1
+    --suites data/suites --guard models/guard --out data/predict/baseline
+    --metrics metrics/predict/baseline.json
+
+Answers the iteration's test split and the edge and red-team suites with the guarded,
+constrained engine. The model runs on every row (also guard-blocked ones) so the safety stage
+can compare guard alone, model alone and both. Confidence is calibrated on val rows first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from domainllm.calibration import Calibrator
+from domainllm.contract import Request
+from domainllm.engine import Answer, Engine
+from domainllm.io import read_json, read_jsonl, sha256_file, sha256_tree, write_json, write_jsonl
+from domainllm.params import UserError, load_section, run_stage
+from domainllm.predict import (
+    PredictParams,
+    calibration_points,
+    prediction_row,
+    select,
+    structure_metrics,
+)
+
+
+def answer_all(engine: Engine, rows: list[dict[str, Any]], desc: str) -> list[Answer]:
+    """Answer rows in batches (sorted by length so a batch pads little), in input order."""
+    reqs = [Request.model_validate(r["request"]) for r in rows]
+    order = sorted(range(len(reqs)), key=lambda i: len(reqs[i].description))
+    out: dict[int, Answer] = {}
+    bs = engine.settings.batch_size
+    for start in tqdm(range(0, len(order), bs), desc=desc, unit="batch"):
+        chunk = order[start : start + bs]
+        for i, a in zip(chunk, engine.answer_batch([reqs[i] for i in chunk], True), strict=True):
+            out[i] = a
+    return [out[i] for i in range(len(rows))]
+
+
+def model_hash(model_dir: Path) -> str:
+    """Adapter folders hash their files; a base folder uses its recorded GGUF sha256."""
+    info = model_dir / "base_info.json"
+    if info.is_file() and not (model_dir / "adapter_config.json").is_file():
+        return str(read_json(info).get("sha256", ""))[:12]
+    return sha256_tree(model_dir)[:12]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for flag in ("iteration", "model", "data", "suites", "guard", "out", "metrics"):
+        ap.add_argument(f"--{flag}", required=True)
+    a = ap.parse_args()
+    params = load_section("predict", PredictParams)
+    if a.iteration not in params.iterations:
+        raise UserError(f"params.yaml: predict.iterations has no '{a.iteration}'")
+    files = {
+        "val": Path(a.data) / "val.jsonl",
+        "test": Path(a.data) / "test.jsonl",
+        "edge": Path(a.suites) / "edge.jsonl",
+        "redteam": Path(a.suites) / "redteam.jsonl",
+    }
+    for name, f in files.items():
+        if not f.is_file():
+            raise UserError(f"{f} missing ({name} rows; run the synth/suites stages first)")
+    limits = {
+        "val": params.val_rows,
+        "test": params.test_rows,
+        "edge": params.edge_rows,
+        "redteam": params.redteam_rows,
+    }
+    rows = {k: select(read_jsonl(f), limits[k]) for k, f in files.items()}
+    engine = Engine.load(Path(a.model), Path(a.guard), params.engine)
+
+    # Calibrate on safe val rows, then answer the evaluated suites with calibrated confidence.
+    val = [r for r in rows["val"] if r.get("meta", {}).get("safety_category", "safe") == "safe"]
+    cal = Calibrator.fit(*calibration_points(val, answer_all(engine, val, "val (calibration)")))
+    engine.calibrator = cal
+    out = Path(a.out)
+    cal.save(out / "calibration.json")
+
+    metrics: dict[str, Any] = {"by_suite": {}}
+    all_rows: list[dict[str, Any]] = []
+    all_answers: list[Answer] = []
+    t_total = 0.0
+    for suite in ("test", "edge", "redteam"):
+        t0 = time.perf_counter()
+        answers = answer_all(engine, rows[suite], suite)
+        wall = time.perf_counter() - t0
+        t_total += wall
+        write_jsonl(
+            out / f"{suite}.jsonl",
+            [prediction_row(r, suite, x) for r, x in zip(rows[suite], answers, strict=True)],
+        )
+        metrics["by_suite"][suite] = structure_metrics(rows[suite], answers, cal, wall)
+        all_rows += rows[suite]
+        all_answers += answers
+    info = engine.info()
+    metrics.update(structure_metrics(all_rows, all_answers, cal, t_total))
+    metrics.update(
+        {
+            "iteration": a.iteration,
+            "model": {
+                "dir": a.model,
+                "base": info["base"],
+                "adapter": info["adapter"],
+                "hash": model_hash(Path(a.model)),
+            },
+            "data_version": Path(a.data).name,
+            "data_hash": sha256_file(files["test"])[:12],
+            "suites_hash": (sha256_file(files["edge"])[:6] + sha256_file(files["redteam"])[:6]),
+            "prompt_hash": info["prompt_hash"],
+            "guard": info["guard"],
+            "engine": params.engine.model_dump(),
+            "decoding_stats": engine.stats,
+            "calibration_points": len(cal.xs),
+        }
+    )
+    write_json(a.metrics, metrics)
+
+
+if __name__ == "__main__":
+    run_stage(main)
