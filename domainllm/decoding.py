@@ -5,7 +5,9 @@ this request: ``n`` items, labels from the allowed alphabet, only the requested 
 confidence numbers, or the fixed blocked answer. Every output the mask lets through therefore
 parses and satisfies the request; termination is guaranteed because the regex is finite and
 its longest match bounds the token count. Uniqueness is not expressible in a regex, so the
-processor also bans, per row, any token that would close a label already used in that row.
+processor also bans, per row, any token that would close a label already used in that row, and
+(``distinct_prefix``) any token that would start a new label with the same first characters as
+a used one: without it a greedy small model answers `solar.ai`, `solarai.ai`, `solaraiai.ai`.
 """
 
 from __future__ import annotations
@@ -99,6 +101,14 @@ class ConstraintCompiler:
             if "." in s:
                 self.dot_prefix.setdefault(s.split(".", 1)[0], []).extend(ids)
         self.by_string = vocab
+        # For the distinct-prefix ban: label-character token ids by each of their first 1-8 chars.
+        self.starts_with: dict[str, list[int]] = {}
+        label_chars = set("abcdefghijklmnopqrstuvwxyz0123456789-")
+        for s, ids in vocab.items():
+            head = s.split(".", 1)[0]
+            if head and set(head) <= label_chars:
+                for k in range(1, min(len(head), 8) + 1):
+                    self.starts_with.setdefault(head[:k], []).extend(ids)
         self._cache: dict[str, Index] = {}
 
     def index(self, req: Request) -> Index:
@@ -130,10 +140,12 @@ class ContractProcessor:
         reqs: list[Request],
         constrained: bool = True,
         ban_duplicates: bool = True,
+        distinct_prefix: int = 0,
     ) -> None:
         self.c = compiler
         self.constrained = constrained
         self.ban_duplicates = ban_duplicates and constrained
+        self.distinct_prefix = min(distinct_prefix, 8) if self.ban_duplicates else 0
         self.guides = [Guide(compiler.index(r)) for r in reqs] if constrained else []
         self.traces = [RowTrace() for _ in reqs]
         self._prev_logp: torch.Tensor | None = None
@@ -205,6 +217,10 @@ class ContractProcessor:
         used = {lab for lab, _ in DOMAIN_RE.findall(text)}
         banned: list[int] = []
         for lab in used:
+            k = min(self.distinct_prefix, len(lab))
+            if len(partial) < k and lab.startswith(partial):
+                # The next token may not complete the used label's first k characters.
+                banned += self.c.starts_with.get(lab[len(partial) : k], [])
             if lab.startswith(partial):
                 rest = lab[len(partial) :]
                 banned += self.c.dot_prefix.get(rest, [])

@@ -43,6 +43,8 @@ class EngineSettings(Strict):
     max_new_tokens: int = 256
     constrained: bool = True
     ban_duplicates: bool = True
+    # A new label may not share its first N characters with one already in the answer (0 = off).
+    distinct_prefix: int = 3
     retries: int = 2
     retry_temperature: float = 0.8
     max_label: int = 20
@@ -149,7 +151,9 @@ class Engine:
 
         s = self.settings
         enc = self.tok([self._prompt(r) for r in reqs], return_tensors="pt", padding=True)
-        proc = ContractProcessor(self.compiler, reqs, s.constrained, s.ban_duplicates)
+        proc = ContractProcessor(
+            self.compiler, reqs, s.constrained, s.ban_duplicates, s.distinct_prefix
+        )
         bound = max(max_answer_chars(r, s.max_label) for r in reqs) + 1
         if s.constrained:  # the regex bounds the answer length; `long` lifts the budget cap
             max_new = bound if long else min(s.max_new_tokens, bound)

@@ -113,3 +113,13 @@ def test_calibration_is_monotone_and_reduces_ece() -> None:
     assert expected_calibration_error(mapped, labels) < expected_calibration_error(raw, labels)
     assert is_relevant("beanhaven.com", "coffee beans roaster", [])
     assert not is_relevant("zzz.com", "coffee beans roaster", ["brewhub.com"])
+
+
+def test_distinct_prefix_ban_gives_labels_with_different_starts(tiny_dir) -> None:
+    eng = tiny_engine(tiny_dir, distinct_prefix=2)
+    answers = eng.answer_batch(REQUESTS, run_blocked=True)
+    for req, a in zip(REQUESTS, answers, strict=True):
+        labels = [s.domain.split(".")[0] for s in a.response.suggestions]
+        assert answer_problems(a.response, req) == []
+        heads = [lab[:2] for lab in labels]
+        assert len(set(heads)) == len(heads), labels
