@@ -55,8 +55,10 @@ def validate_section(data: Any, section: str, model: type[T]) -> T:
         raise ParamsError(_describe(exc.errors()[0], section)) from None
 
 
-def load_yaml(path: str | Path = "params.yaml") -> dict[str, Any]:
-    """Read a params file; a missing or unparsable file is a ParamsError."""
+def load_yaml(
+    path: str | Path = "params.yaml", expect: str = "a mapping of stage sections"
+) -> dict[str, Any]:
+    """Read a YAML mapping; a missing, unparsable or non-mapping file is a ParamsError."""
     p = Path(path)
     if not p.is_file():
         raise ParamsError(f"{p}: file not found (run from the repository root)")
@@ -65,7 +67,7 @@ def load_yaml(path: str | Path = "params.yaml") -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise ParamsError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, dict):
-        raise ParamsError(f"{p}: top level must be a mapping of stage sections")
+        raise ParamsError(f"{p}: top level must be {expect}")
     return data
 
 

@@ -27,12 +27,7 @@ def load_profile(path: Path) -> dict[str, Any]:
     if not path.is_file():
         names = sorted(p.stem for p in path.parent.glob("*.yaml"))
         raise UserError(f"{path}: no such profile (available: {', '.join(names) or 'none'})")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ParamsError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise ParamsError(f"{path}: must be a mapping of dotted params keys to values")
+    data = load_yaml(path, expect="a mapping of dotted params keys to values")
     for key, val in data.items():
         if not isinstance(key, str) or isinstance(val, dict):
             raise ParamsError(f"{path}: '{key}' must be a dotted key with a value, not a section")
