@@ -142,3 +142,13 @@ def test_missing_failures_file_is_one_line_error(tmp_path):
     )
     assert p.returncode == 2 and "--failures" in p.stderr and len(p.stderr.splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_v2_survives_failures_in_a_small_group_and_reports_the_shortfall() -> None:
+    # One-word descriptions run out: the augmentation must skip and say so, not crash.
+    fails = {"by_group": {"short": 5}, "by_template": {}}
+    v2 = build_version(PARAMS, "v2", fails)
+    aug = v2.augmentation
+    assert aug["shortfall_by_group"].get("short", 0) > 0
+    assert aug["n"] == sum(aug["added_by_group"].values())
+    assert len(v2.splits["train"]) + len(v2.splits["val"]) > 0

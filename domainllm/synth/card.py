@@ -105,4 +105,9 @@ def render_card(name: str, built: Built, seed: int, params: dict) -> str:
             f"- weights used: `{aug['weights']}`",
             f"- rows added per group: `{aug['added_by_group']}`",
         ]
+        if aug.get("shortfall_by_group"):
+            out.append(
+                "- rows a group could not supply (no new descriptions left): "
+                f"`{aug['shortfall_by_group']}`"
+            )
     return "\n".join(out) + "\n"

@@ -77,8 +77,13 @@ def realise(
     p: SynthParams,
     seen: set[str],
     fin_rng: random.Random,
+    short: Counter[str] | None = None,
 ) -> tuple[dict[str, list[Example]], list[str]]:
-    """Generate one row per spec whose description hashes into the spec's split."""
+    """Generate one row per spec whose description hashes into the spec's split.
+
+    A group whose description space is used up raises, unless ``short`` is given: then the
+    spec is skipped and counted there (augmentation may ask a small group for more than exists).
+    """
     out: dict[str, list[Example]] = {s: [] for s in SPLITS}
     skeletons: list[str] = []
     for group, cat, tr, split in specs:
@@ -88,7 +93,12 @@ def realise(
             if key not in seen and split_of(d.description, seed, p.splits) == split:
                 break
         else:
-            raise RuntimeError(f"no new {group}/{cat} description for {split} in {MAX_TRIES} tries")
+            if short is None:
+                raise RuntimeError(
+                    f"no new {group}/{cat} description for {split} in {MAX_TRIES} tries"
+                )
+            short[group] += 1
+            continue
         seen.add(key)
         out[split].append(finish(d, fin_rng))
         skeletons.append(d.skeleton)
@@ -146,15 +156,19 @@ def build_version(p: SynthParams, name: str, failures: dict[str, Any] | None) ->
     by_template = {k: int(n) for k, n in (failures or {}).get("by_template", {}).items() if n}
     rng = random.Random(f"{p.seed}:augment:{name}:{aug.n}")
     builder = Builder(rng, template_failures=by_template, boost=aug.failure_boost)
-    extra, skel = realise(specs, builder, p.seed, p, seen, random.Random(f"{p.seed}:aug-names"))
+    short: Counter[str] = Counter()
+    names = random.Random(f"{p.seed}:aug-names")
+    extra, skel = realise(specs, builder, p.seed, p, seen, names, short)
     for s in ("train", "val"):
         rng.shuffle(extra[s])
         built.splits[s] = built.splits[s] + extra[s]
     built.skeletons += skel
     built.augmentation = {
-        "n": sum(counts.values()),
+        "n": sum(counts.values()) - sum(short.values()),
         "weights": weights,
-        "added_by_group": counts,
+        "added_by_group": {g: c - short[g] for g, c in counts.items()},
+        # Rows a group could not supply: every new description of it was already used.
+        "shortfall_by_group": dict(sorted(short.items())),
         "added_by_split": {s: len(extra[s]) for s in ("train", "val")},
         "failures_by_group": (failures or {}).get("by_group", {}),
         "failures_by_template": by_template,
