@@ -37,6 +37,15 @@ class TrainParams(Strict):
     eval_steps: PosInt = 20
     eval_rows: Annotated[int, Field(ge=0)] = 64  # val rows used for eval; 0 = all
     train_rows: Annotated[int, Field(ge=0)] = 0  # 0 = all train rows
+    # Share of refusal ("blocked") rows in the training set, reached by repeating them; 0 keeps
+    # the data's natural share (~12%), which a short run learns as a prior, not as a decision.
+    blocked_share: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    # Extra loss on the answer's status token (blocked vs success), as a multiple of the mean
+    # answer loss: teaches the refusal decision itself, not only its base rate; 0 = plain SFT.
+    decision_weight: Annotated[float, Field(ge=0)] = 0.0
+    # Val rows (half unsafe) on which the trained model's own refusal is read after training,
+    # one forward pass each (domainllm/refusal.py); 0 = skip.
+    probe_rows: Annotated[int, Field(ge=0)] = 32
     patience: Annotated[int, Field(ge=0)] = 2  # evals without improvement; 0 = no early stop
     quantization: Literal["none", "4bit", "8bit"] = "none"
     dtype: Literal["auto", "bf16", "fp32"] = "auto"

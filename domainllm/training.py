@@ -17,6 +17,7 @@ from typing import Any
 from domainllm.contract import dump_response
 from domainllm.io import sha256_text
 from domainllm.prompting import PromptSet, render_messages
+from domainllm.refusal import OPENINGS
 from domainllm.schema import Example
 from domainllm.train_config import LoraParams, RunParams, TrainParams
 
@@ -34,6 +35,29 @@ def encode_example(ex: Example, tok: Any, prompts: PromptSet, max_len: int) -> d
     ids = (p_ids + c_ids)[:max_len]
     mask = ([0] * len(p_ids) + [1] * len(c_ids))[:max_len]
     return {"input_ids": ids, "completion_mask": mask}
+
+
+def rebalance(examples: list[Example], share: float, seed: int) -> list[Example]:
+    """The rows reordered so ``share`` of them are refusals; same length, refusals repeated.
+
+    Safe rows keep their order of a seeded shuffle and are dropped from the end to make room;
+    0 returns the rows unchanged.
+    """
+    import random
+
+    if not share:
+        return examples
+    rng = random.Random(seed)
+    blocked = [e for e in examples if e.target.status == "blocked"]
+    safe = [e for e in examples if e.target.status != "blocked"]
+    if not blocked:
+        raise ValueError("train.blocked_share > 0 but the split has no blocked rows")
+    k = round(share * len(examples))
+    picked = [blocked[i % len(blocked)] for i in range(k)]
+    rng.shuffle(safe)
+    rows = picked + safe[: len(examples) - k]
+    rng.shuffle(rows)
+    return rows
 
 
 def build_dataset(
@@ -204,6 +228,58 @@ class Throughput:
         return self.tokens / max(time.perf_counter() - self.start, 1e-9)
 
 
+def decision_offset(tok: Any) -> int:
+    """Index, among the answer tokens, of the token where blocked and success answers part."""
+    a, b = (tok(o, add_special_tokens=False)["input_ids"] for o in OPENINGS)
+    k = 0
+    while k < min(len(a), len(b)) and a[k] == b[k]:
+        k += 1
+    if k >= min(len(a), len(b)):
+        raise ValueError("the tokenizer does not separate the blocked and success openings")
+    return k
+
+
+def _decision_trainer(base: Any) -> Any:
+    """``base`` (SFTTrainer) with ``decision_weight`` x the mean NLL of the status token added.
+
+    The refusal decision is one token of a ~60-token answer: under the plain token-mean loss a
+    short run learns its base rate, not when to refuse. The extra term makes every row's
+    decision count as much as its whole answer. Eval loss stays the plain SFT loss.
+    """
+
+    class DecisionWeighted(base):
+        def __init__(self, *a: Any, offset: int, weight: float, **kw: Any) -> None:
+            super().__init__(*a, **kw)
+            self.decision = (offset, weight)
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            offset, weight = self.decision
+            if not (weight and model.training):
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            # TRL's fused LM head returns per-token log-probs, not logits; catch that output
+            # (asking for return_outputs would cost TRL an extra forward pass).
+            seen: list[Any] = []
+            hook = model.register_forward_hook(lambda _m, _a, out: seen.append(out))
+            try:
+                loss = super().compute_loss(model, inputs, False, num_items_in_batch)
+            finally:
+                hook.remove()
+            out = next(o for o in reversed(seen) if getattr(o, "label_mask", None) is not None)
+            mask = out.label_mask.bool()
+            has = mask.any(-1)
+            pos = (mask.int().argmax(-1) + offset).clamp(max=mask.size(1) - 1)
+            nll = -out.log_probs.gather(1, pos[:, None]).squeeze(1)
+            extra = (nll * has).sum() / has.sum().clamp(min=1)
+            # Trainer does not divide a loss normalised by num_items_in_batch by the accumulation
+            # steps; this per-micro-batch mean must be.
+            if num_items_in_batch is not None:
+                extra = extra / self.args.gradient_accumulation_steps
+            loss = loss + weight * extra
+            return (loss, None) if return_outputs else loss
+
+    return DecisionWeighted
+
+
 def make_trainer(
     model: Any,
     tok: Any,
@@ -221,7 +297,9 @@ def make_trainer(
     cbs = list(callbacks)
     if eval_ds is not None and run.train.patience:
         cbs.append(EarlyStoppingCallback(early_stopping_patience=run.train.patience))
-    return SFTTrainer(
+    return _decision_trainer(SFTTrainer)(
+        offset=decision_offset(tok),
+        weight=run.train.decision_weight,
         model=model,
         args=sft_config(run.train, ckpt_dir, dtype, eval_ds is not None),
         train_dataset=train_ds,

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from domainllm import refusal as R
 from domainllm import training as T
 from domainllm.io import (
     atomic_write_text,
@@ -93,6 +94,7 @@ def train(
 
     tok = AutoTokenizer.from_pretrained(base)
     train_rows = sample(load_split(data, "train"), run.train.train_rows, run.train.seed)
+    train_rows = T.rebalance(train_rows, run.train.blocked_share, run.train.seed)
     val_rows = sample(load_split(data, "val"), run.train.eval_rows, run.train.seed)
     train_ds, train_stats = T.build_dataset(train_rows, tok, prompts, run.train.max_seq_length)
     eval_ds = T.build_dataset(val_rows, tok, prompts, run.train.max_seq_length)[0]
@@ -130,6 +132,7 @@ def train(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
+    refusal = probe_refusal(trainer.model, tok, load_split(data, "val"), run, prompts)
     st = trainer.state
     losses = [h["loss"] for h in st.log_history if "loss" in h]
     n_train, n_total = T.trainable_params(trainer.model)
@@ -157,9 +160,22 @@ def train(
         "truncated_rows": train_stats["truncated"],
         "dropped_rows": train_stats["dropped"],
         "eval_rows": len(eval_ds) if eval_ds is not None else 0,
+        "refusal": refusal,
     }
     write_json(metrics, result)
     return result
+
+
+def probe_refusal(
+    model: Any, tok: Any, val: list[Example], run: RunParams, prompts: Any
+) -> dict[str, Any] | None:
+    """Does the trained model refuse unsafe val requests on its own? (None when probe_rows=0)."""
+    if not run.train.probe_rows:
+        return None
+    rows = R.probe_set(val, run.train.probe_rows, run.train.seed)
+    model.eval()
+    margins = R.block_margins(model, tok, [r.request for r in rows], prompts, run.train.batch_size)
+    return R.refusal_metrics(margins, [r.target.status == "blocked" for r in rows])
 
 
 def _step(ckpt: str | None) -> int | None:

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from domainllm import refusal as R
 from domainllm import training as T
 from domainllm.contract import Request, Response, Suggestion, blocked
 from domainllm.io import read_json, write_jsonl
 from domainllm.params import ParamsError
-from domainllm.prompting import load_prompts
+from domainllm.prompting import load_prompts, render_messages
 from domainllm.schema import Example, Meta
 from domainllm.tiny import make_tiny_model
 from domainllm.train_config import run_params
@@ -128,7 +129,11 @@ def test_adapter_changes_base_frozen_loss_falls(tmp_path: Path, tiny: tuple[Path
     from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM
 
-    res = run(tmp_path, tiny, params(max_steps=16, eval_steps=8, patience=0))
+    res = run(
+        tmp_path,
+        tiny,
+        params(max_steps=16, eval_steps=8, patience=0, blocked_share=0.5, decision_weight=1.0),
+    )
     # A random model starts near ln(vocab); 16 steps on 16 rows must cut the loss clearly.
     assert res["steps"] == 16 and res["train_loss_final"] < res["train_loss_first"] - 0.25
     out = tmp_path / "out"
@@ -148,6 +153,10 @@ def test_adapter_changes_base_frozen_loss_falls(tmp_path: Path, tiny: tuple[Path
     m = read_json(tmp_path / "metrics.json")
     assert m["trainable_params"] < m["total_params"] and m["tokens_per_s"] > 0
     assert (tmp_path / "live" / "metrics.json").is_file()
+    # Half the rows were refusals: the model now leans to refuse unsafe rows more than safe ones.
+    probe = m["refusal"]
+    assert probe["unsafe_rows"] == 2 and probe["safe_rows"] == 6
+    assert probe["mean_margin_unsafe"] > probe["mean_margin_safe"]
 
 
 def test_resume_after_interruption(tmp_path: Path, tiny: tuple[Path, Path]) -> None:
@@ -221,3 +230,50 @@ def test_lora_config_last_layers() -> None:
     assert T.lora_config(LoraParams(), 24).layers_to_transform is None
     assert T.lora_config(LoraParams(layers=8), 24).layers_to_transform == list(range(16, 24))
     assert T.lora_config(LoraParams(layers=99), 2).layers_to_transform == [0, 1]
+
+
+def test_rebalance_repeats_refusals_to_the_share() -> None:
+    rows = make_examples(16)  # 4 refusals
+    out = T.rebalance(rows, 0.5, seed=1)
+    assert len(out) == 16 and sum(r.target.status == "blocked" for r in out) == 8
+    assert [r.id for r in out] == [r.id for r in T.rebalance(rows, 0.5, seed=1)]  # seeded
+    assert T.rebalance(rows, 0.0, seed=1) is rows
+    with pytest.raises(ValueError, match="no blocked rows"):
+        T.rebalance([r for r in rows if r.target.status != "blocked"], 0.3, seed=1)
+
+
+def test_probe_set_is_half_refusals() -> None:
+    rows = make_examples(40)  # 10 refusals
+    got = R.probe_set(rows, 8, seed=0)
+    assert len(got) == 8 and sum(r.target.status == "blocked" for r in got) == 4
+    few = R.probe_set(rows, 30, seed=0)  # only 10 refusals exist: the rest are safe rows
+    assert len(few) == 30 and sum(r.target.status == "blocked" for r in few) == 10
+
+
+def test_block_margins_match_an_unpadded_forward(tiny: tuple[Path, Path]) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny[0])
+    model = AutoModelForCausalLM.from_pretrained(tiny[0]).eval()
+    prompts = load_prompts()
+    reqs = [e.request for e in make_examples(5)]
+    # Descriptions of different lengths: batching pads, and padding must not change a margin.
+    reqs[1] = Request(description="a much longer description " * 6, n=1)
+    batched = R.block_margins(model, tok, reqs, prompts, batch_size=4)
+    prompt = tok.apply_chat_template(
+        render_messages(reqs[1], prompts), add_generation_prompt=True, tokenize=False
+    )
+    shared, blk, suc = R.decision_ids(tok, prompt)
+    ids = torch.tensor([tok(prompt, add_special_tokens=False)["input_ids"] + shared])
+    with torch.inference_mode():
+        logp = torch.log_softmax(model(input_ids=ids).logits[0, -1].float(), -1)
+    assert batched[1] == pytest.approx(float(logp[blk] - logp[suc]), abs=1e-4)
+    single = R.block_margins(model, tok, reqs, prompts, batch_size=1)
+    assert batched == pytest.approx(single, abs=1e-4)
+    assert tok.decode([blk]) != tok.decode([suc])
+
+
+def test_refusal_metrics_counts() -> None:
+    m = R.refusal_metrics([1.0, -2.0, 0.5, -1.0, 3.0], [True, True, False, False, False])
+    assert m["block_recall"] == 0.5 and m["false_block_rate"] == pytest.approx(0.6667, abs=1e-4)
+    assert m["unsafe_rows"] == 2 and m["mean_margin_unsafe"] == -0.5

@@ -3,6 +3,7 @@ random model through an hf:<folder> catalogue entry) in a temporary copy of the 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -81,11 +82,24 @@ def test_dvc_repro_base_and_train(tmp_path: Path) -> None:
     assert lock["train@improved"]["params"]["params.yaml"]["lora"]["r"] == 4  # section as read
     assert "eval_loss_best" in _dvc(repo, "metrics", "show").stdout
 
-    # A changed LoRA param reruns training only, not the base stage.
+    # An experiment on a LoRA param reruns training only (not base), and `dvc exp show` lists it
+    # with its metrics beside the workspace.
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "pipeline run"], cwd=repo, check=True)
+    res = _dvc(repo, "exp", "run", "-n", "r8", "-S", "lora.r=8")
+    assert res.returncode == 0, res.stderr[-3000:]
+    ran = res.stdout + res.stderr
+    assert "Running stage 'train@baseline'" in ran and "Running stage 'base@base'" not in ran
+    assert yaml.safe_load((repo / "params.yaml").read_text())["lora"]["r"] == 8
+    show = json.loads(_dvc(repo, "exp", "show", "--json").stdout)
+    exps = [e for rev in show for e in (rev.get("experiments") or [])]
+    r8 = [e for e in exps if e.get("name") == "r8"]
+    assert r8, show
+    data = r8[0]["revs"][0]["data"]
+    assert data["params"]["params.yaml"]["data"]["lora"]["r"] == 8
+    train_m = data["metrics"]["metrics/train/baseline.json"]["data"]
+    assert train_m["steps"] == 2 and "refusal" in train_m
     params["lora"]["r"] = 8
-    (repo / "params.yaml").write_text(yaml.safe_dump(params))
-    status = _dvc(repo, "status").stdout
-    assert "train@baseline" in status and "base@base" not in status
 
     # A bad param stops the stage with one line and writes nothing new.
     params["train"]["quantization"] = "2bit"
