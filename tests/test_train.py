@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from domainllm import refusal as R
 from domainllm import training as T
 from domainllm.contract import Request, Response, Suggestion, blocked
 from domainllm.io import read_json, write_jsonl
-from domainllm.params import ParamsError
+from domainllm.params import ParamsError, UserError
 from domainllm.prompting import load_prompts, render_messages
 from domainllm.schema import Example, Meta
 from domainllm.tiny import make_tiny_model
@@ -173,9 +174,20 @@ def test_resume_after_interruption(tmp_path: Path, tiny: tuple[Path, Path]) -> N
     assert (tmp_path / "ckpt" / "checkpoint-4").is_dir() and not (tmp_path / "out").exists()
     res = run(tmp_path, tiny, p)
     assert res["resumed_from_step"] == 4 and res["steps"] == 8
+    assert not (tmp_path / "ckpt").exists()  # a finished run leaves nothing to resume
     # A changed config must not resume from the old checkpoints.
     res2 = run(tmp_path, tiny, params(max_steps=4, eval_steps=4))
     assert res2["resumed_from_step"] is None and res2["steps"] == 4
+
+
+def test_resume_skips_finished_checkpoints(tmp_path: Path) -> None:
+    (tmp_path / "run_config.hash").write_text("h")
+    for step in (4, 8):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        state = {"global_step": step, "max_steps": 8}
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps(state))
+    assert T.resume_checkpoint(tmp_path, "h") == str(tmp_path / "checkpoint-4")
+    assert T.resume_checkpoint(tmp_path, "other") is None
 
 
 @pytest.mark.skipif(importlib.util.find_spec("bitsandbytes") is None, reason="no bitsandbytes")
@@ -195,6 +207,11 @@ def test_qlora_4bit_step(tmp_path: Path, tiny: tuple[Path, Path]) -> None:
         ({"iterations": {"baseline": {"data": "v1", "train": {"batch": 2}}}}, "baseline.train"),
         ({"iterations": {"baseline": {"data": "latest"}}}, "iterations.baseline.data"),
         ({"train": {"max_steps": 2, "eval_steps": 5}}, "eval_steps"),
+        ({"iterations": {"baseline": {"data": "v1", "init": "v0"}}}, "iterations.baseline.init"),
+        (
+            {"iterations": {"baseline": {"data": "v1", "init": "b"}, "b": {"init": "baseline"}}},
+            "cycle baseline -> b -> baseline",
+        ),
     ],
 )
 def test_params_validation(patch: dict, needle: str) -> None:
@@ -234,12 +251,34 @@ def test_lora_config_last_layers() -> None:
 
 def test_rebalance_repeats_refusals_to_the_share() -> None:
     rows = make_examples(16)  # 4 refusals
-    out = T.rebalance(rows, 0.5, seed=1)
+    out = T.rebalance(rows, 0.5, seed=1, spread=False)
     assert len(out) == 16 and sum(r.target.status == "blocked" for r in out) == 8
-    assert [r.id for r in out] == [r.id for r in T.rebalance(rows, 0.5, seed=1)]  # seeded
-    assert T.rebalance(rows, 0.0, seed=1) is rows
+    assert [r.id for r in out] == [r.id for r in T.rebalance(rows, 0.5, 1, False)]  # seeded
+    assert T.rebalance(rows, 0.0, seed=1, spread=False) is rows
     with pytest.raises(ValueError, match="no blocked rows"):
-        T.rebalance([r for r in rows if r.target.status != "blocked"], 0.3, seed=1)
+        T.rebalance([r for r in rows if r.target.status != "blocked"], 0.3, 1, False)
+
+
+@pytest.mark.parametrize("share", [0.25, 0.0])
+def test_spread_puts_the_same_share_of_refusals_in_every_batch(share: float) -> None:
+    rows = make_examples(40)  # 10 refusals: 25% with or without rebalancing
+    out = T.rebalance(rows, share, seed=3, spread=True)
+    assert len(out) == 40 and len({r.id for r in out}) == 40  # 10 refusals: none repeated
+    blocked = [r.target.status == "blocked" for r in out]
+    assert [sum(blocked[i : i + 4]) for i in range(0, 40, 4)] == [1] * 10  # batch 4: one each
+    shuffled = T.rebalance(rows, share or 0.25, seed=3, spread=False)
+    assert [
+        sum(r.target.status == "blocked" for r in shuffled[i : i + 4]) for i in range(0, 40, 4)
+    ] != [1] * 10
+
+
+def test_interleave_keeps_every_row_in_order() -> None:
+    rows = make_examples(11)
+    few, many = rows[:3], rows[3:][::-1]
+    ids = [r.id for r in T.interleave(few, many)]
+    assert [i for i in ids if i in {r.id for r in few}] == [r.id for r in few]
+    assert [i for i in ids if i in {r.id for r in many}] == [r.id for r in many]
+    assert T.interleave([], many) == many and T.interleave(few, []) == few
 
 
 def test_probe_set_is_half_refusals() -> None:
@@ -277,3 +316,80 @@ def test_refusal_metrics_counts() -> None:
     m = R.refusal_metrics([1.0, -2.0, 0.5, -1.0, 3.0], [True, True, False, False, False])
     assert m["block_recall"] == 0.5 and m["false_block_rate"] == pytest.approx(0.6667, abs=1e-4)
     assert m["unsafe_rows"] == 2 and m["mean_margin_unsafe"] == -0.5
+
+
+@pytest.mark.parametrize("spread", [True, False])
+def test_trainer_batches_follow_the_spread_order(
+    tmp_path: Path, tiny: tuple[Path, Path], spread: bool
+) -> None:
+    """TRL's dataloader must keep rebalance's order: one refusal in every batch of 4."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    rp = run_params(params(blocked_share=0.25, spread_refusals=spread), "baseline")
+    tok = AutoTokenizer.from_pretrained(tiny[0])
+    rows = T.rebalance(make_examples(32), 0.25, seed=5, spread=spread)
+    ds, _ = T.build_dataset(rows, tok, load_prompts(), max_len=1024)
+    model = AutoModelForCausalLM.from_pretrained(tiny[0])
+    trainer = T.make_trainer(model, tok, ds, None, rp, tmp_path, "fp32", [])
+    per_batch = []
+    for batch in trainer.get_train_dataloader():
+        answers = [tok.decode(ids[ids != -100]) for ids in batch["labels"]]
+        per_batch.append(sum('"status":"blocked"' in a for a in answers))
+    assert len(per_batch) == 8 and sum(per_batch) == 8
+    assert (per_batch == [1] * 8) is spread  # random batches: some get none, some two
+
+
+def test_continue_an_iterations_adapter(tmp_path: Path, tiny: tuple[Path, Path]) -> None:
+    """``init: baseline`` starts from baseline's trained adapter, trains it, leaves the base."""
+    from safetensors.torch import load_file
+    from transformers import TrainerCallback
+
+    first = run(tmp_path / "a", tiny, params(max_steps=4, eval_steps=4))
+    assert first["init"] == "base"
+    saved = load_file(tmp_path / "a/out" / T.ADAPTER)
+    lora_b = sorted(k for k in saved if "lora_B" in k)
+    p = params(max_steps=4, eval_steps=4)
+    p["iterations"]["improved"] = {"data": "v1", "init": "baseline"}
+
+    class Start(TrainerCallback):
+        def on_train_begin(self, args, state, control, model=None, **kw):
+            self.b = {n: t.detach().clone() for n, t in model.named_parameters() if "lora_B" in n}
+
+    start = Start()
+    base, data = tiny
+    rp = run_params(p, "improved")
+    out = tmp_path / "b"
+    res = train_stage.train(
+        rp,
+        base,
+        data,
+        out / "out",
+        out / "m.json",
+        out / "live",
+        out / "ck",
+        [start],
+        init=tmp_path / "a/out",
+    )
+    # The run began from baseline's (non-zero) lora_B, not a fresh zero one, and moved on.
+    began = sorted(start.b.values(), key=lambda t: t.numel())
+    assert len(began) == len(lora_b) and all(t.abs().sum() > 0 for t in began)
+    assert sorted(float(t.abs().sum()) for t in began) == pytest.approx(
+        sorted(float(saved[k].abs().sum()) for k in lora_b), rel=1e-5
+    )
+    after = load_file(out / "out" / T.ADAPTER)
+    assert any(not torch.equal(after[k], saved[k]) for k in lora_b)
+    cfg = read_json(out / "out/run_config.json")
+    assert res["init"] == "baseline" and cfg["init"]["adapter_sha256"]
+    # A LoRA shape other than the adapter's is refused in one line.
+    p["lora"]["r"] = 2
+    with pytest.raises(UserError, match=r"r=4 but this iteration's lora asks for 2"):
+        train_stage.train(
+            run_params(p, "improved"),
+            base,
+            data,
+            out / "o2",
+            out / "m2.json",
+            out / "l2",
+            out / "c2",
+            init=tmp_path / "a/out",
+        )

@@ -42,7 +42,8 @@ def test_dvc_repro_base_and_train(tmp_path: Path) -> None:
         src, dst = ROOT / rel, repo / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst)
-    shutil.copy2(ROOT / "requirements-models.txt", repo)
+    for req in ("requirements-models.txt", "requirements-models-quick.txt"):
+        shutil.copy2(ROOT / req, repo)
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     dvc_yaml = {"stages": {k: stages[k] for k in ("base", "train")}}
     (repo / "dvc.yaml").write_text(yaml.safe_dump(dvc_yaml, sort_keys=False))
@@ -56,7 +57,11 @@ def test_dvc_repro_base_and_train(tmp_path: Path) -> None:
         "base": {"save_dtype": "float32"},
         "train": train,
         "lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]},
-        "iterations": {"baseline": {"data": "v1"}, "improved": {"data": "v2", "lora": {"r": 2}}},
+        "iterations": {
+            "baseline": {"data": "v1", "init": "base"},
+            # improved trains baseline's adapter further, on other data with its own lr
+            "improved": {"data": "v2", "init": "baseline", "train": {"learning_rate": 0.01}},
+        },
     }
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
     (repo / ".gitignore").write_text("/cache/\n")
@@ -70,7 +75,7 @@ def test_dvc_repro_base_and_train(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr[-3000:]
     info = read_json(repo / "models/base/base_info.json")
     assert info["name"] == f"hf:{tiny}" and info["arch"] == "llama"
-    for it, r in [("baseline", 4), ("improved", 2)]:
+    for it, r in [("baseline", 4), ("improved", 4)]:
         m = read_json(repo / f"metrics/train/{it}.json")
         assert m["steps"] == 2 and m["base_model"]["sha256"] == info["sha256"]
         cfg = read_json(repo / f"models/{it}/run_config.json")
@@ -78,6 +83,10 @@ def test_dvc_repro_base_and_train(tmp_path: Path) -> None:
         assert (repo / f"models/{it}/adapter_model.safetensors").is_file()
         assert (repo / f"dvclive/train/{it}/plots/metrics/train/loss.tsv").is_file()
         assert (repo / f"cache/train/{it}/run_config.hash").is_file()
+    assert read_json(repo / "models/baseline/run_config.json")["init"] == {"from": "base"}
+    start = read_json(repo / "models/improved/run_config.json")["init"]
+    assert start["from"] == "models/baseline" and len(start["adapter_sha256"]) == 64
+    assert read_json(repo / "models/improved/run_config.json")["train"]["learning_rate"] == 0.01
     lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
     assert lock["train@improved"]["params"]["params.yaml"]["lora"]["r"] == 4  # section as read
     assert "eval_loss_best" in _dvc(repo, "metrics", "show").stdout
@@ -90,6 +99,7 @@ def test_dvc_repro_base_and_train(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr[-3000:]
     ran = res.stdout + res.stderr
     assert "Running stage 'train@baseline'" in ran and "Running stage 'base@base'" not in ran
+    assert "Running stage 'train@improved'" in ran  # it continues baseline's (new) adapter
     assert yaml.safe_load((repo / "params.yaml").read_text())["lora"]["r"] == 8
     show = json.loads(_dvc(repo, "exp", "show", "--json").stdout)
     exps = [e for rev in show for e in (rev.get("experiments") or [])]
