@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from domainllm.runtime import keep_freed_memory
+
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -78,6 +80,7 @@ def load_section(section: str, model: type[T], path: str | Path = "params.yaml")
 
 def run_stage(main: Callable[[], Any]) -> None:
     """Run a stage's ``main``; a UserError prints one line to stderr and exits 2."""
+    keep_freed_memory()
     try:
         main()
     except UserError as exc:
