@@ -265,7 +265,10 @@ def render_markdown(
     return "\n".join(lines)
 
 
-PROVENANCE_WORDS = ("model", "data", "prompt", "judge", "backend", "hash", "version", "adapter")
+# "init": where a training run started (base or an earlier iteration's adapter).
+PROVENANCE_WORDS = (
+    "model", "data", "prompt", "judge", "backend", "hash", "version", "adapter", "init",
+)  # fmt: skip
 
 
 def provenance(metrics: dict[str, Any], prefix: str) -> dict[str, str]:

@@ -119,5 +119,8 @@ def make_train_logs(root: Path, it: str, steps: int = 5) -> Path:
         rows = "".join(f"{s}\t{scale / (s + 1):.4f}\n" for s in range(steps))
         atomic_write_text(folder / "plots" / "metrics" / split / "loss.tsv", "step\tloss\n" + rows)
     write_json(folder / "metrics.json", {"train": {"loss": 0.4}, "step": steps - 1})
-    write_json(root / "metrics" / "train" / f"{it}.json", {"data_version": "v1", "steps": steps})
+    write_json(
+        root / "metrics" / "train" / f"{it}.json",
+        {"data_version": "v1", "init": "base", "steps": steps},
+    )
     return folder

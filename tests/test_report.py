@@ -114,6 +114,7 @@ def test_report_stage_end_to_end(tmp_path: Path) -> None:
     md = (tmp_path / "reports/comparison.md").read_text()
     assert "| judge.composite |" in md and "McNemar" in md and "![loss curves](loss.png)" in md
     assert "predict.model `m-improved`" in md and "train.data_version `v1`" in md
+    assert "train.init `base`" in md  # where training started is part of the provenance
     m = read_json(tmp_path / "metrics/report.json")
     assert set(m["tests"]) == {"prompt-only vs baseline", "prompt-only vs improved",
                                "baseline vs improved"}  # fmt: skip
