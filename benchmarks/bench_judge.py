@@ -1,6 +1,7 @@
-"""Judge speed: `python benchmarks/bench_judge.py [--model models/judge] [--n 16] [--batch 8]`.
+"""Checklist speed: `python benchmarks/bench_judge.py [--model models/judge] [--n 16] [--batch 8]`.
 
-Times the local judge on the first ``--n`` gold pairs three ways: batched with the shared system
+Times the local checklist backend on the first ``--n`` gold pairs three ways: batched with the
+shared system
 prompt's KV cache (what the stage does), batched without it, and one item at a time without
 it; prints seconds per item and the ratios against one-at-a-time. Without ``--model`` it uses
 the tiny random model from ``domainllm.tiny`` (measures the code path, not the real model).
@@ -17,7 +18,7 @@ from pathlib import Path
 from domainllm.contract import Request
 from domainllm.io import read_jsonl
 from domainllm.judge.backends import LocalBackend
-from domainllm.judge.prompt import JudgeItem, load_judge_prompt
+from domainllm.judge.checklist import JudgeItem, load_checklist
 from domainllm.tiny import make_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,8 +40,8 @@ def main() -> None:
     args = ap.parse_args()
     model = args.model or make_tiny_model(Path(tempfile.mkdtemp()) / "tiny")
     rows = read_jsonl(ROOT / "data" / "gold" / "judge_gold.jsonl")[: args.n]
-    items = [JudgeItem(r["id"], "gold", Request(**r["request"]), (r["domain"],)) for r in rows]
-    prompt = load_judge_prompt()
+    items = [JudgeItem(r["id"], "gold", Request(**r["request"]), r["domain"]) for r in rows]
+    prompt = load_checklist()
     res = {}
     for name, batch, share in [("shared", args.batch, True), ("batched", args.batch, False),
                                ("single", 1, False)]:  # fmt: skip

@@ -1,7 +1,9 @@
-"""The ``domainllm`` command: ``suggest`` one request, ``predict`` a JSONL file, ``serve`` the API.
+"""The ``domainllm`` command: ``suggest`` one request, ``predict`` a JSONL file, ``serve`` the API,
+``judge-validate`` the name judge on a labelled file.
 
     domainllm suggest "organic coffee shop in Portland" --tlds .com,.co --no-hyphens
     domainllm predict --model models/baseline --in requests.jsonl --out out.jsonl
+    domainllm judge-validate --gold labelled.jsonl --out agreement.json
 
 Each subcommand lives in its own ``add_<name>`` / ``cmd_<name>`` pair of functions. Bad input is
 one line on stderr and exit code 2, never a traceback.
@@ -151,6 +153,61 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- judge-validate -----------------------------------------------------------------------------
+def add_judge_validate(sub: Any) -> None:
+    p = sub.add_parser(
+        "judge-validate", help="agreement of the configured judge with a labelled file"
+    )
+    p.add_argument("--gold", type=Path, required=True, help="JSONL rows in the data/gold format")
+    p.add_argument("--out", type=Path, required=True, help="where the agreement JSON goes")
+    p.add_argument("--params", type=Path, default=Path("params.yaml"))
+    p.add_argument("--calibration", type=Path, default=Path("models/judge_calibration.json"))
+    p.add_argument("--prompts", type=Path, default=Path("prompts/judge"))
+    p.add_argument("--model-dir", type=Path, default=Path("models/judge"))
+    p.add_argument("--cache", type=Path, default=Path("cache/judge"))
+    p.set_defaults(func=cmd_judge_validate)
+
+
+def cmd_judge_validate(args: argparse.Namespace) -> int:
+    """Score every usable row with the fitted calibration; unusable rows are errors (exit 1)."""
+    from domainllm.io import read_json, write_json
+    from domainllm.judge.calibrate import Calibration
+    from domainllm.judge.namejudge import NameJudge, verdicts
+    from domainllm.judge.params import JudgeParams
+    from domainllm.judge.validate import agreement, load_gold
+    from domainllm.params import load_section
+
+    if not args.gold.is_file():
+        raise UserError(f"--gold {args.gold}: not found")
+    if not args.calibration.is_file():
+        raise UserError(
+            f"--calibration {args.calibration}: not found (run `dvc repro judge_validate`)"
+        )
+    try:
+        cal = Calibration.from_dict(read_json(args.calibration))
+    except (KeyError, ValueError) as exc:
+        raise UserError(
+            f"--calibration {args.calibration}: not a calibration file ({exc})"
+        ) from None
+    jp = load_section("judge", JudgeParams, args.params)
+    rows, items, errors = load_gold(args.gold)
+    for e in errors:
+        print(f"error: {e}", file=sys.stderr)
+    if not rows:
+        raise UserError(f"--gold {args.gold}: no usable rows")
+    judge = NameJudge.load(args.prompts, jp, args.model_dir, args.cache)
+    feats, _ = judge.features(items, "judge-validate")
+    try:
+        res = agreement(rows, verdicts(cal, feats))
+    except ValueError as exc:
+        raise UserError(f"--calibration {args.calibration}: {exc}") from None
+    res |= {"errors": len(errors), "calibration": str(args.calibration), **judge.hashes()}
+    write_json(args.out, res)
+    keys = ("n", "accuracy", "kappa", "spearman", "pairwise_accuracy", "errors")
+    print(json.dumps({k: res[k] for k in keys}))
+    return 1 if errors else 0
+
+
 # -----------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="domainllm", description=__doc__.splitlines()[0])
@@ -158,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_suggest(sub)
     add_predict(sub)
     add_serve(sub)
+    add_judge_validate(sub)
     return ap
 
 

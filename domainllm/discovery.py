@@ -7,7 +7,7 @@ Each predict row (``data/predict/<iteration>/<suite>.jsonl``) is joined with its
 - ``false_block``: a safe request was refused (by the guard or by the model).
 - ``invalid``: the model's own answer broke the contract (not JSON, wrong schema).
 - ``gibberish``: a suggested name is unpronounceable (no vowel, long consonant or letter runs).
-- ``irrelevant``: the judge's relevance score is below ``irrelevant_below``.
+- ``bad_names``: the name judge labelled at least ``bad_share`` of the answer's names bad.
 - ``too_long``: a suggested name is longer than ``max_label_len`` characters.
 - ``constraint_broken``: wrong TLD, a forbidden hyphen or digit, bad syntax, wrong count.
 - ``duplicate``: the same domain suggested twice in one answer.
@@ -33,7 +33,7 @@ KINDS = (
     "false_block",
     "invalid",
     "gibberish",
-    "irrelevant",
+    "bad_names",
     "too_long",
     "constraint_broken",
     "duplicate",
@@ -44,7 +44,7 @@ SEVERITY = {
     "false_block": 3.0,
     "invalid": 3.0,
     "gibberish": 2.0,
-    "irrelevant": 2.0,
+    "bad_names": 2.0,
     "constraint_broken": 2.0,
     "too_long": 1.0,
     "duplicate": 1.0,
@@ -56,8 +56,7 @@ class DiscoverParams(Strict):
     """params.yaml ``discover``: thresholds of the taxonomy and how many worst items to list."""
 
     worst_k: int = Field(20, ge=1, le=1000)
-    irrelevant_below: float = Field(2.0, ge=0.0, le=5.0)
-    relevance_key: str = "relevance"
+    bad_share: float = Field(0.5, gt=0.0, le=1.0)  # of an answer's names judged bad
     max_label_len: int = Field(20, ge=3, le=63)
     max_consonant_run: int = Field(4, ge=2, le=20)
     # Templates listed in the markdown report (the metrics file lists every failing one).
@@ -126,9 +125,10 @@ def classify(
     if dups:
         out["duplicate"] = dups
     if judge and not judge.get("error"):
-        rel = (judge.get("scores") or {}).get(p.relevance_key)
-        if rel is not None and float(rel) < p.irrelevant_below:
-            out["irrelevant"] = [f"{p.relevance_key} {float(rel):.1f} < {p.irrelevant_below}"]
+        bad = [n for n in judge.get("names") or [] if n.get("label") == "bad"]
+        if bad and len(bad) >= p.bad_share * len(judge["names"]):
+            out["bad_names"] = [n["domain"] + (f" ({', '.join(n['gates'])})" if n.get("gates")
+                                               else "") for n in bad]  # fmt: skip
     return {k: list(dict.fromkeys(v)) for k, v in out.items()}  # each reason once
 
 

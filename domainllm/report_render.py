@@ -16,7 +16,8 @@ from domainllm.discovery import KINDS
 from domainllm.report import Iteration, confusion, decisions
 
 PLOTS = ("scores.png", "failures.png", "confusion.png", "loss.png")
-HEADLINE = ("judge.composite", "answer.valid_rate", "safety.block_recall",
+HEADLINE = ("judge.good", "judge.bad", "judge.composite", "answer.valid_rate",
+            "safety.block_recall",
             "safety.false_block_rate", "discover.failure_rate")  # fmt: skip
 
 
@@ -59,12 +60,12 @@ def _errbars(ax: Any, names: list[str], series: dict[str, list[dict]], scale: fl
 
 
 def plot_scores(path: Path, metrics: dict[str, dict], crit: list[str]) -> None:
-    """Judge scores per criterion with their intervals, one bar per iteration."""
+    """Name-judge shares (good, bad names per answer) and mean score, one bar per iteration."""
     fig, ax = plt.subplots(figsize=(8, 4))
     _errbars(ax, crit, {it: [m[f"judge.{c}"] for c in crit] for it, m in metrics.items()}, 1.0)
-    ax.set_ylim(0, 5)
-    ax.set_ylabel("judge score (0-5)")
-    ax.set_title("Judge scores with 95% intervals")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("per answer (0-1)")
+    ax.set_title("Name judge: share of names good / bad, mean score, 95% intervals")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -127,22 +128,51 @@ def plot_loss(path: Path, its: list[Iteration]) -> None:
     plt.close(fig)
 
 
+def pairwise_lines(pw: dict[str, Any]) -> list[str]:
+    """The pairwise table: B's wins, ties and win rate per pair of iterations."""
+    j = pw.get("judge", {})
+    lines = ["", f"## Pairwise, asked in both orders ({j.get('model')})", "",
+             "A list wins only when both orders prefer it; disagreements are ties. A judge that "
+             "always prefers the first list (mean P(first better) > 0.5 in both orders) makes "
+             "every verdict a tie; the position-debiased column compares P(first better) with B "
+             "first against A first instead.", "",
+             "| A vs B | n | B wins | A wins | ties | B win rate (decided) | B score (tie = 1/2) "
+             "| position consistency | B preferred, position-debiased | mean P(first better) |",
+             "|---|---:|---:|---:|---:|---|---|---:|---|---:|"]  # fmt: skip
+    for name, m in pw.get("pairs", {}).items():
+        d, s = m["b_win_rate_decided"], m["b_score_ties_half"]
+        dec = f"{d['value']:.2f} [{d['lo']:.2f}, {d['hi']:.2f}]" if d["n"] else "-"
+        sc = f"{s['mean']:.2f} [{s['ci_low']:.2f}, {s['ci_high']:.2f}]" if s["n"] else "-"
+        db = m.get("b_pref_debiased") or {}
+        deb = f"{db['mean']:.2f} [{db['ci_low']:.2f}, {db['ci_high']:.2f}]" if db.get("n") else "-"
+        lines.append(f"| {name} | {m['n']} | {m['b_wins']} | {m['a_wins']} | {m['ties']} | "
+                     f"{dec} | {sc} | {m['position_consistency']} | {deb} | "
+                     f"{m.get('mean_p_first_better', '-')} |")  # fmt: skip
+    return lines
+
+
 def render_markdown(
     its: list[Iteration],
     metrics: dict[str, dict],
     tests: dict[str, dict],
     alpha: float,
     confidence: float,
+    pairwise: dict[str, Any] | None = None,
 ) -> str:
-    """``reports/comparison.md``."""
+    """``reports/comparison.md`` (``pairwise``: metrics/compare.json, when it was run)."""
     names = [it.name for it in its]
     last, prev = names[-1], names[-2]
     head = tests[f"{prev} vs {last}"]
     lines = ["# Iteration comparison: " + " vs ".join(names), "", "## Headline", ""]
-    comp = head.get("judge.composite")
-    if comp:
+    for key, what in (
+        ("judge.good", "share of good names"),
+        ("judge.composite", "mean name score"),
+    ):
+        comp = head.get(key)
+        if not comp:
+            continue
         lines.append(
-            f"- {last} vs {prev}: judge composite {comp['mean_diff']:+.3f} "
+            f"- {last} vs {prev}: {what} {comp['mean_diff']:+.3f} "
             f"[{comp['ci_low']:+.3f}, {comp['ci_high']:+.3f}], paired bootstrap "
             f"p = {comp['p_value']:.3g} "
             f"(n = {comp['n']} items)."
@@ -151,7 +181,8 @@ def render_markdown(
     lines += [
         f"- Safety decisions: {s['b01']} items fixed, {s['b10']} broken, McNemar p = "
         f"{s['p_value']:.3g} (n = {s['n']}).",
-        f"- {last}: " + "; ".join(f"{k} {fmt(metrics[last][k])}" for k in HEADLINE),
+        f"- {last}: "
+        + "; ".join(f"{k} {fmt(metrics[last][k])}" for k in HEADLINE if k in metrics[last]),
         "",
         "## Produced by",
         "",
@@ -174,6 +205,7 @@ def render_markdown(
             else:
                 diff = f"{t['mean_diff']:+.3f} [{t['ci_low']:+.3f}, {t['ci_high']:+.3f}]"
             lines.append(f"| {pair} | {key} | {t['n']} | {diff} | {t['p_value']:.3g}{star} |")
+    lines += pairwise_lines(pairwise) if pairwise else []
     lines += [
         "",
         "## Plots",

@@ -1,37 +1,39 @@
 """python stages/judge.py --iteration baseline --predict data/predict/baseline ...
 
-Score an iteration's success answers with the LLM judge (rubric in prompts/judge/) plus the
-deterministic checks. Writes per-item rows (data/judge/<iteration>.jsonl) and metrics with 95%
-bootstrap intervals (metrics/judge/<iteration>.json). Verdicts go through a persistent cache
-outside the DVC outputs, so a rerun or a resumed run judges only what is new.
+Judge every name an iteration suggested (test split and edge suite): deterministic features,
+the LLM checklist (through a persistent cache outside the DVC outputs) and the calibration
+fitted by judge_validate give each name good/ok/bad and a 0-1 score. Writes one row per answer
+(data/judge/<iteration>.jsonl) and metrics (metrics/judge/<iteration>.json): share of names good
+and bad with Wilson intervals, share of requests with at least 2 good names, mean score.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import Any
 
 from domainllm.contract import Request
-from domainllm.io import read_jsonl, sha256_file, write_json, write_jsonl
-from domainllm.judge.backends import Failures, make_backend
-from domainllm.judge.cache import JudgeCache
-from domainllm.judge.checks import default_embedder, run_checks
+from domainllm.io import read_json, read_jsonl, sha256_file, write_json, write_jsonl
+from domainllm.judge.calibrate import Calibration
+from domainllm.judge.checklist import JudgeItem
+from domainllm.judge.namejudge import NameJudge, verdicts
 from domainllm.judge.params import JudgeParams
-from domainllm.judge.prompt import JudgeItem, JudgePrompt, composite, load_judge_prompt
-from domainllm.judge.run import judge_all, sample
-from domainllm.judge.stats import bootstrap_ci, mean
+from domainllm.judge.run import sample
+from domainllm.judge.stats import bootstrap_ci
 from domainllm.params import UserError, load_section, run_stage
+from domainllm.report import rate as wilson_rate
 
 FAMILY_NOTE = (
-    "The local judge (Qwen2.5-Coder-1.5B-Instruct) is from the same family as a Qwen base "
-    "model and may favour its outputs; compare iterations, not absolute scores."
+    "The checklist model (Qwen2.5-Coder) is from the same family as the Qwen base model and may "
+    "favour its outputs; the calibration and deterministic features temper that."
 )
 
 
-def select(rows: list[dict[str, Any]], p: JudgeParams) -> tuple[list[JudgeItem], dict[str, int]]:
-    """Items to judge among the sampled expected-success rows, and why others were skipped."""
-    items: list[JudgeItem] = []
+def select(rows: list[dict[str, Any]], p: JudgeParams) -> tuple[list[dict], dict[str, int]]:
+    """Answered expected-success rows among the sampled ones, and why others were skipped."""
+    keep: list[dict[str, Any]] = []
     skipped = {"blocked": 0, "empty": 0}
     for r in sample([r for r in rows if r["expected"] == "success"], p.max_items, p.seed):
         resp = r["response"]
@@ -40,56 +42,60 @@ def select(rows: list[dict[str, Any]], p: JudgeParams) -> tuple[list[JudgeItem],
         elif not resp.get("suggestions"):
             skipped["empty"] += 1
         else:
-            doms = tuple(s["domain"] for s in resp["suggestions"])
-            items.append(JudgeItem(r["id"], r["suite"], Request(**r["request"]), doms))
-    return items, skipped
+            keep.append(r)
+    return keep, skipped
 
 
-def item_rows(items: list[JudgeItem], verdicts: dict, checks: list[dict]) -> list[dict[str, Any]]:
-    """The per-item output rows."""
+def answer_rows(rows: list[dict], items: list[JudgeItem], vs: list[dict]) -> list[dict]:
+    """One output row per answer: its names' verdicts and the answer-level shares."""
+    by_answer: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for it, v in zip(items, vs, strict=True):
+        name = {"domain": it.domain, "label": v["label"], "score": v["score"], "gates": v["gates"]}
+        by_answer.setdefault((it.suite, it.id), []).append(name)
     out = []
-    for it, c in zip(items, checks, strict=True):
-        v = verdicts[it.key()]
-        out.append(
-            {
-                "id": it.id,
-                "suite": it.suite,
-                "description": it.request.description,
-                "domains": list(it.domains),
-                "scores": v["scores"],
-                "composite": composite(v["scores"]) if v["scores"] else None,
-                "checks": c,
-                "error": v["error"],
-            }
-        )
+    for r in rows:
+        names = by_answer[(r["suite"], r["id"])]
+        k = len(names)
+        scores = {
+            "good": round(sum(n["label"] == "good" for n in names) / k, 4),
+            "bad": round(sum(n["label"] == "bad" for n in names) / k, 4),
+            "score": round(sum(n["score"] for n in names) / k, 4),
+        }
+        out.append({"id": r["id"], "suite": r["suite"], "description": r["request"]["description"],
+                    "request": r["request"],
+                    "names": names, "scores": scores, "composite": scores["score"],
+                    "good_names": sum(n["label"] == "good" for n in names),
+                    "error": None})  # fmt: skip
     return out
 
 
-def summarize(rows: list[dict[str, Any]], prompt: JudgePrompt, p: JudgeParams) -> dict[str, Any]:
-    """Per-criterion and composite means with bootstrap intervals, and per-suite composites."""
-    ok = [r for r in rows if r["scores"]]
-    crit = {
-        c: bootstrap_ci([r["scores"][c] for r in ok if c in r["scores"]], p.bootstrap, p.seed)
-        for c in prompt.criteria
-    }
-    suites = sorted({r["suite"] for r in rows})
-    return {
-        "criteria": crit,
-        "composite": bootstrap_ci([r["composite"] for r in ok], p.bootstrap, p.seed),
-        "by_suite": {
-            s: bootstrap_ci([r["composite"] for r in ok if r["suite"] == s], p.bootstrap, p.seed)
-            for s in suites
-        },
-        "checks": {
-            k: round(mean([r["checks"][k] for r in rows]), 4)
-            for k in ("valid", "constraints", "pronounceability", "length_score", "mean_length")
+def rate(k: int, n: int) -> dict[str, Any]:
+    """A share with its 95% Wilson interval (rounded for the metrics file)."""
+    r = wilson_rate(k, n, 0.95)
+    return {"k": k} | {key: round(v, 4) if isinstance(v, float) else v for key, v in r.items()}
+
+
+def summarize(out: list[dict[str, Any]], p: JudgeParams) -> dict[str, Any]:
+    """Shares of good/bad names, requests with 2+ good names, mean score; per suite too."""
+    names = [n for r in out for n in r["names"]]
+
+    def block(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        ns = [n for r in rows for n in r["names"]]
+        return {
+            "names_good": rate(sum(n["label"] == "good" for n in ns), len(ns)),
+            "names_bad": rate(sum(n["label"] == "bad" for n in ns), len(ns)),
+            "requests_2_good": rate(sum(r["good_names"] >= 2 for r in rows), len(rows)),
+            "score": bootstrap_ci([r["composite"] for r in rows], p.bootstrap, p.seed),
         }
-        | {"similarity": round(mean(s), 4) if (s := _sims(rows)) else None},
-    }
 
-
-def _sims(rows: list[dict[str, Any]]) -> list[float]:
-    return [r["checks"]["similarity"] for r in rows if r["checks"]["similarity"] is not None]
+    gates: dict[str, int] = {}
+    for n in names:
+        for g in n["gates"]:
+            gates[g] = gates.get(g, 0) + 1
+    suites = sorted({r["suite"] for r in out})
+    return block(out) | {"n_names": len(names), "gates": dict(sorted(gates.items())),
+                         "by_suite": {s: block([r for r in out if r["suite"] == s])
+                                      for s in suites}}  # fmt: skip
 
 
 def main() -> None:
@@ -97,47 +103,56 @@ def main() -> None:
     ap.add_argument("--iteration", required=True)
     ap.add_argument("--predict", type=Path, required=True, help="data/predict/<iteration>")
     ap.add_argument("--suites", nargs="+", default=["test", "edge"])
-    ap.add_argument("--model-dir", type=Path, required=True, help="local judge model folder")
+    ap.add_argument("--model-dir", type=Path, required=True, help="checklist model folder")
     ap.add_argument("--prompts", type=Path, required=True)
-    ap.add_argument("--cache", type=Path, required=True, help="judgement cache folder")
+    ap.add_argument("--calibration", type=Path, required=True, help="judge_validate's weights")
+    ap.add_argument("--cache", type=Path, required=True, help="checklist answer cache folder")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--metrics", type=Path, required=True)
     args = ap.parse_args()
     p = load_section("judge", JudgeParams)
-    prompt = load_judge_prompt(args.prompts)
     files = [args.predict / f"{s}.jsonl" for s in args.suites]
-    for f in files:
+    for f in [*files, args.calibration]:
         if not f.is_file():
-            raise UserError(f"{f}: not found (run `dvc repro predict@{args.iteration}` first)")
+            raise UserError(f"{f}: not found (run `dvc repro` for the stage that writes it)")
+    cal_data = read_json(args.calibration)
+    cal = Calibration.from_dict(cal_data)
     rows = [r for f in files for r in read_jsonl(f)]
-    items, skipped = select(rows, p)
-    failures = Failures()
-    backend = make_backend(p, prompt, args.model_dir, failures)
-    cache = JudgeCache(args.cache, backend.name, backend.model_id, prompt.hash)
+    keep, skipped = select(rows, p)
+    items = [JudgeItem(r["id"], r["suite"], Request(**r["request"]), s["domain"])
+             for r in keep for s in r["response"]["suggestions"]]  # fmt: skip
+    judge = NameJudge.load(args.prompts, p, args.model_dir, args.cache)
+    t0 = time.perf_counter()
+    feats, run = judge.features(items, args.iteration)
     try:
-        verdicts, run = judge_all(items, backend, cache, failures, p.batch_size, args.iteration)
-    finally:
-        cache.close()
-    out = item_rows(items, verdicts, run_checks(items, default_embedder()))
+        vs = verdicts(cal, feats)
+    except ValueError as exc:
+        raise UserError(f"{args.calibration}: {exc}") from None
+    seconds = time.perf_counter() - t0
+    out = answer_rows(keep, items, vs)
     write_jsonl(args.out, out)
     metrics = {
         "iteration": args.iteration,
-        "judge": {"backend": backend.name, "model": backend.model_id, "prompt_hash": prompt.hash},
+        "judge": {
+            "backend": p.backend if p.checklist else "none",
+            "model": judge.model_id,
+            "calibration": sha256_file(args.calibration)[:12],
+            **judge.hashes(),
+        },
         "inputs": {f.name: sha256_file(f)[:12] for f in files},
-        "n": sum(r["scores"] is not None for r in out),
+        "n": len(out),
         "n_rows": len(rows),
-        "n_sampled": len(items) + sum(skipped.values()),
+        "n_sampled": len(keep) + sum(skipped.values()),
         "skipped": skipped,
-        "failures": failures.as_dict(),
-        "run": run.as_dict(),
-        "score_token_mass": round(mean(run.mass), 4) if run.mass else None,
-        "note": FAMILY_NOTE,
-    } | summarize(out, prompt, p)
+        "failures": judge.failures.as_dict(),
+        "run": run.as_dict() | {"judge_seconds_total": round(seconds, 2)},
+        "note": FAMILY_NOTE if p.checklist else "Deterministic features only (no checklist).",
+    } | summarize(out, p)
     write_json(args.metrics, metrics)
-    c = metrics["composite"]
-    n_failed = failures.failed_items
-    print(f"judge {args.iteration}: n={metrics['n']} composite={c['mean']} "
-          f"[{c['ci_low']}, {c['ci_high']}] failed items={n_failed}")  # fmt: skip
+    g, b = metrics["names_good"], metrics["names_bad"]
+    print(f"judge {args.iteration}: {metrics['n_names']} names in {len(out)} answers: "
+          f"good {g['value']} [{g['lo']}, {g['hi']}], bad {b['value']}, "
+          f">=2 good {metrics['requests_2_good']['value']} ({seconds:.0f} s)")  # fmt: skip
 
 
 if __name__ == "__main__":

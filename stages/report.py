@@ -53,6 +53,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for opt in ("predict-root", "judge-root", "discover-root", "metrics-root", "train-root"):
         ap.add_argument(f"--{opt}", type=Path, required=True)
+    ap.add_argument("--compare", type=Path, help="metrics/compare.json (pairwise judgements)")
     ap.add_argument("--out-md", type=Path, required=True)
     ap.add_argument("--plots-dir", type=Path, required=True)
     ap.add_argument("--out-metrics", type=Path, required=True)
@@ -70,9 +71,14 @@ def main() -> None:
     plot_failures(args.plots_dir / "failures.png", metrics)
     plot_confusion(args.plots_dir / "confusion.png", its)
     plot_loss(args.plots_dir / "loss.png", its)
-    atomic_write_text(args.out_md, render_markdown(its, metrics, tests, p.alpha, p.confidence))
-    headline = {n: {k: round(m[k]["value"], 4) for k in HEADLINE} for n, m in metrics.items()}
-    write_json(args.out_metrics, {"iterations": headline, "tests": tests})
+    pairwise = read_json(args.compare) if args.compare and args.compare.is_file() else None
+    md = render_markdown(its, metrics, tests, p.alpha, p.confidence, pairwise)
+    atomic_write_text(args.out_md, md)
+    headline = {
+        n: {k: round(m[k]["value"], 4) for k in HEADLINE if k in m} for n, m in metrics.items()
+    }
+    pw = {k: v["b_score_ties_half"]["mean"] for k, v in (pairwise or {}).get("pairs", {}).items()}
+    write_json(args.out_metrics, {"iterations": headline, "tests": tests, "pairwise_b_score": pw})
     print(f"report: {len(its)} iterations, {len(tests)} comparisons -> {args.out_md}")
 
 

@@ -1,4 +1,4 @@
-"""python stages/synth.py --version v1 --failures FILE|none --out data/synth/v1
+"""python stages/synth.py --version v1 --failures FILE|none --bank data/naming --out data/synth/v1
 
 Build one synthetic dataset version (params.yaml `synth`): train/val/test JSONL + card.md.
 `--failures` is the discover failures JSON that v2 upweights (`none`: no failures known).
@@ -13,6 +13,7 @@ from typing import Any
 
 from domainllm.io import atomic_write_text, read_json, write_jsonl
 from domainllm.params import ParamsError, UserError, load_section, run_stage
+from domainllm.synth.bank import load_bank
 from domainllm.synth.builder import to_row
 from domainllm.synth.card import render_card
 from domainllm.synth.config import SynthParams
@@ -37,6 +38,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[2])
     ap.add_argument("--version", required=True)
     ap.add_argument("--failures", required=True)
+    ap.add_argument("--bank", type=Path, help="curated naming bank folder (data/naming)")
+    ap.add_argument("--lexicon", type=Path, default=Path("prompts/judge/lexicon.yaml"))
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--params", default="params.yaml")
     a = ap.parse_args()
@@ -47,7 +50,8 @@ def main() -> None:
         )
     failures = load_failures(a.failures)
     t0 = time.perf_counter()
-    built = build_version(params, a.version, failures)
+    bank = load_bank(a.bank, a.lexicon) if a.bank else None
+    built = build_version(params, a.version, failures, bank)
     for split, rows in built.splits.items():
         write_jsonl(a.out / f"{split}.jsonl", (to_row(e) for e in rows))
     recipe = params.versions[a.version].model_dump(exclude={"failures"}, exclude_none=True)

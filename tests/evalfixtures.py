@@ -62,13 +62,19 @@ def predict_row(
     }
 
 
-def judge_row(rid: str, suite: str, scores: dict[str, float], error: str | None = None) -> dict:
-    """One judge row; the composite is the mean score."""
+def judge_row(
+    rid: str, suite: str, scores: dict[str, float], error: str | None = None,
+    labels: tuple[str, ...] = (),
+) -> dict:  # fmt: skip
+    """One judge row (names labelled ``labels``); the composite is the mean score."""
     return {
         "id": rid,
         "suite": suite,
         "description": f"A cosy coffee shop {rid}",
-        "domains": [],
+        "names": [
+            {"domain": f"n{i}.com", "label": lab, "score": 0.5, "gates": []}
+            for i, lab in enumerate(labels)
+        ],
         "scores": scores,
         "composite": sum(scores.values()) / len(scores) if scores else None,
         "checks": {},

@@ -95,3 +95,46 @@ def test_entry_point_help_runs() -> None:
         check=False,
     )
     assert r.returncode == 0 and "suggest" in r.stdout and "predict" in r.stdout
+
+
+def test_judge_validate_scores_good_rows_and_reports_bad_ones(tmp_path, capsys) -> None:
+    """`domainllm judge-validate`: deterministic judge (no checklist) with a calibration fitted
+    here; malformed rows are one line each on stderr, the rest are scored, exit code 1."""
+    from pathlib import Path
+
+    import yaml
+
+    from domainllm.judge.calibrate import fit
+    from domainllm.judge.features import GROUPS
+    from domainllm.judge.namejudge import NameJudge
+    from domainllm.judge.params import JudgeParams
+    from domainllm.judge.validate import load_gold
+
+    root = Path(__file__).resolve().parents[1]
+    jp = JudgeParams(checklist=False)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"judge": jp.model_dump()}))
+    gold = (root / "data" / "gold" / "judge_gold.jsonl").read_text().splitlines()[:40]
+    (tmp_path / "gold.jsonl").write_text("\n".join(gold) + "\n")
+    rows, items, _ = load_gold(tmp_path / "gold.jsonl")
+    judge = NameJudge.load(root / "prompts" / "judge", jp, None, tmp_path / "cache")
+    feats, _ = judge.features(items)
+    names = [f for g in GROUPS.values() for f in g]
+    cal = fit(feats, [r["label"] for r in rows], names)
+    (tmp_path / "cal.json").write_text(json.dumps(cal.to_dict()))
+    bad = ['{"id": "x", "request": {"description": "tea"}, "domain": "leaf.com"}', "{broken"]
+    (tmp_path / "mixed.jsonl").write_text("\n".join(gold[:10] + bad + gold[10:20]) + "\n")
+    common = ["--calibration", "cal.json", "--prompts", str(root / "prompts" / "judge")]
+    rc = main(["judge-validate", "--gold", "mixed.jsonl", "--out", "a.json", *common])
+    out, err = capsys.readouterr()
+    assert rc == 1 and "Traceback" not in err
+    assert [x for x in err.splitlines() if x.startswith("error")] == [
+        "error: mixed.jsonl:11: label must be one of ['bad', 'ok', 'good']",
+        "error: mixed.jsonl:12: not JSON (Expecting property name enclosed in double quotes)",
+    ]
+    res = json.loads(out.strip().splitlines()[-1])
+    assert res["n"] == 20 and res["errors"] == 2
+    saved = json.loads((tmp_path / "a.json").read_text())
+    assert {"n", "accuracy", "kappa", "spearman", "pairwise_accuracy", "by_kind"} <= set(saved)
+    assert saved["accuracy"] > 0.5  # in-sample on rows the calibration was fitted on
+    rc = main(["judge-validate", "--gold", "gold.jsonl", "--out", "b.json", "--calibration", "no"])
+    assert rc == 2 and "--calibration no: not found" in capsys.readouterr().err

@@ -44,16 +44,20 @@ def test_classify_each_kind() -> None:
     row = predict_row(
         "e", "test", domains=[long_name, "beanhaven.io", "bean-haven.com", "beanhaven.io"], n=5
     )
-    kinds = classify(row, judge_row("e", "test", {"relevance": 1.0}), P)
-    assert set(kinds) == {"too_long", "constraint_broken", "duplicate", "irrelevant"}
+    kinds = classify(row, judge_row("e", "test", {}, labels=("bad", "bad", "good")), P)
+    assert set(kinds) == {"too_long", "constraint_broken", "duplicate", "bad_names"}
+    assert kinds["bad_names"] == ["n0.com", "n1.com"]
     assert any("4 of 5" in r for r in kinds["constraint_broken"])
     assert kinds["duplicate"] == ["beanhaven.io"]
     bad = classify(
         predict_row("f", "test", domains=["qwrtzpl.com"] * 1, n=1, invalid=True), None, P
     )
     assert set(bad) == {"invalid", "gibberish"}
-    # a judge error means no relevance verdict
-    assert "irrelevant" not in classify(row, judge_row("e", "test", {"relevance": 0}, "boom"), P)
+    # a judge error means no verdict; fewer bad names than bad_share is no failure
+    err = judge_row("e", "test", {}, "boom", labels=("bad",))
+    assert "bad_names" not in classify(row, err, P)
+    few = judge_row("e", "test", {}, labels=("bad", "good", "ok"))
+    assert "bad_names" not in classify(row, few, P)
 
 
 def test_analyse_counts_groups_and_orders_worst() -> None:
@@ -75,9 +79,9 @@ def test_analyse_counts_groups_and_orders_worst() -> None:
 
 def test_judge_join_uses_suite_and_id() -> None:
     rows = [predict_row("1", "edge"), predict_row("1", "test")]
-    judges = [judge_row("1", "test", {"relevance": 0.5})]
+    judges = [judge_row("1", "test", {"good": 0.0}, labels=("bad",))]
     s = analyse(rows, judges, P)
-    assert s["by_failure"]["irrelevant"] == 1 and s["by_suite"] == {"test": 1}
+    assert s["by_failure"]["bad_names"] == 1 and s["by_suite"] == {"test": 1}
 
 
 def run_stage(tmp: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -94,7 +98,7 @@ def run_stage(tmp: Path, *extra: str) -> subprocess.CompletedProcess:
 
 def test_stage_writes_metrics_and_report(tmp_path: Path) -> None:
     make_iteration(tmp_path, "baseline", quality=0.6)
-    (tmp_path / "params.yaml").write_text("discover:\n  worst_k: 5\n  irrelevant_below: 2.5\n")
+    (tmp_path / "params.yaml").write_text("discover:\n  worst_k: 5\n  bad_share: 0.5\n")
     res = run_stage(tmp_path)
     assert res.returncode == 0, res.stderr
     m = read_json(tmp_path / "metrics/discover/baseline.json")

@@ -1,6 +1,7 @@
-"""The judge: stats against scipy/sklearn, prompts, checks, cache, the local backend on the tiny
-model, and the openai backend with the real openai client against a loopback server that
-injects 429, 500 and timeouts, including a killed stage that resumes without judging twice."""
+"""The name judge: stats against scipy/sklearn, checklist, features, calibration, agreement, cache,
+the local checklist backend on the tiny model, and the openai backend with the real openai
+client against a loopback server that injects 429, 500 and timeouts, including a killed stage
+that resumes without judging twice, and the out-of-fold agreement on the team's gold set."""
 
 from __future__ import annotations
 
@@ -31,17 +32,30 @@ from domainllm.io import read_json, read_jsonl, write_jsonl
 from domainllm.judge import stats
 from domainllm.judge.backends import Failures, LocalBackend, OpenAIBackend
 from domainllm.judge.cache import JudgeCache
-from domainllm.judge.checks import check_item, default_embedder, pronounceability, similarities
+from domainllm.judge.calibrate import Calibration, fit, folds, out_of_fold
+from domainllm.judge.checklist import JudgeItem, load_checklist
+from domainllm.judge.embed import default_embedder
+from domainllm.judge.features import (
+    GROUPS,
+    add_relevance,
+    load_lexicon,
+    name_features,
+    pronounceability,
+)
 from domainllm.judge.params import JudgeParams
-from domainllm.judge.prompt import JudgeItem, load_judge_prompt
+from domainllm.judge.validate import agreement, load_gold, pairwise_accuracy
 from domainllm.params import ParamsError, validate_section
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPTS = ROOT / "prompts" / "judge"
 
 
-def item(i: int, desc: str = "organic coffee shop", domains: tuple[str, ...] = ("beanhaven.com",)):
-    return JudgeItem(f"t{i}", "test", Request(description=f"{desc} {i}"), domains)
+LEX = load_lexicon(PROMPTS / "lexicon.yaml")
+DET = [f for g in GROUPS.values() for f in g]
+
+
+def item(i: int, desc: str = "organic coffee shop", domain: str = "beanhaven.com") -> JudgeItem:
+    return JudgeItem(f"t{i}", "test", Request(description=f"{desc} {i}"), domain)
 
 
 # ---------------------------------------------------------------- stats against reference code
@@ -104,24 +118,21 @@ def test_paired_bootstrap_detects_shift_and_not_noise() -> None:
 # ---------------------------------------------------------------- prompt, params, checks, cache
 
 
-def test_prompt_hash_criteria_and_parse(tmp_path: Path) -> None:
-    p = load_judge_prompt(PROMPTS)
-    assert p.criteria_for(item(0)) == ["relevance", "brandability", "memorability", "adherence"]
-    assert "diversity" in p.criteria_for(item(0, domains=("a.com", "b.com")))
-    assert p.parse('x {"relevance":4,"adherence":5} y', ["relevance", "adherence"]) == {
-        "relevance": 4.0,
-        "adherence": 5.0,
-    }
-    for bad in ['{"relevance":7}', '{"relevance":"high"}', "no json", '{"other":1}']:
+def test_checklist_hash_and_parse(tmp_path: Path) -> None:
+    p = load_checklist(PROMPTS)
+    assert p.keys == ["relevant", "real_words", "easy"]
+    assert "beanhaven.com (reads as: bean haven)" in p.user(item(0))
+    reply = json.dumps({k: k == "relevant" for k in p.keys})
+    assert p.parse("x " + reply + " y") == {k: float(k == "relevant") for k in p.keys}
+    for bad in ['{"relevant": 1}', '{"relevant": "yes"}', "no json", '{"other": true}']:
         with pytest.raises(ValueError):
-            p.parse(bad, ["relevance"])
+            p.parse(bad)
     copy = tmp_path / "judge"
     shutil.copytree(PROMPTS, copy)
-    assert load_judge_prompt(copy).hash == p.hash
-    (copy / "rubric.yaml").write_text(
-        (copy / "rubric.yaml").read_text().replace("strong, original", "very strong")
-    )
-    assert load_judge_prompt(copy).hash != p.hash
+    assert load_checklist(copy).hash == p.hash
+    f = copy / "checklist.yaml"
+    f.write_text(f.read_text().replace("clearly relates", "relates"))
+    assert load_checklist(copy).hash != p.hash
 
 
 def test_params_errors_are_one_line() -> None:
@@ -131,20 +142,89 @@ def test_params_errors_are_one_line() -> None:
         validate_section({"api_key": "sk-x"}, "judge", JudgeParams)
 
 
-def test_deterministic_checks() -> None:
+def _flags(domain: str, desc: str = "artisan bakery selling sourdough bread", **req: Any) -> dict:
+    f = name_features(domain, Request(description=desc, **req), LEX)
+    return {k for k, v in f.items() if k in ("invalid", "constraint_broken", "bare", "brand",
+            "unsafe_word", "repeated", "misspelling", "dictionary_word", "too_long")
+            and v}  # fmt: skip
+
+
+def test_name_features_flag_what_experts_reject() -> None:
     assert pronounceability("beanhaven") > pronounceability("xqzvbrt")
-    req = Request(description="coffee", tlds=[".com"])
-    c = check_item(JudgeItem("a", "test", req, ("bean-haven.com", "beans.io", "beans.io")))
-    assert c["valid"] == 1.0 and c["constraints"] == 0.0 and c["duplicates"] == 1
-    emb = default_embedder()
-    sims = similarities(
-        [
-            item(0, "organic coffee shop roasting beans", ("coffeebeans.com",)),
-            item(0, "organic coffee shop roasting beans", ("tirerepair.com",)),
-        ],
-        emb,
-    )
-    assert sims[0] > sims[1] + 0.1
+    assert _flags("crumbandcrust.com") == set()
+    assert _flags("ai.ai", tlds=[".ai"]) == {"bare", "dictionary_word"}
+    assert _flags("hiltonbakes.com") == {"brand"} and _flags("starbuks.com") >= {"brand"}
+    assert _flags("apple.com") == {"brand", "dictionary_word"}
+    assert _flags("appleorchardbakes.com") == set()  # an everyday brand word only as a whole
+    assert _flags("killcrumbs.com") == {"unsafe_word"}
+    assert _flags("killcrumbs.com", "pest control that kills crumbs") == set()  # echoes request
+    assert _flags("breadbread.com") == {"repeated"}
+    assert _flags("veeganloaf.com") == {"misspelling"} and _flags("chldcare.com") >= {"misspelling"}
+    assert _flags("bread.com") == {"dictionary_word"}
+    assert _flags("bread-co.com") == {"constraint_broken"}
+    assert _flags("bread-co.com", allow_hyphens=True) == set()
+    assert _flags("breadloaf.co.uk") == {"constraint_broken"}
+    assert _flags("bestsourdoughbreadbakeryintown.com") == {"too_long"}
+    rows = [{"description": "organic coffee shop roasting beans", "domain": d,
+             "features": name_features(d, Request(description="coffee"), LEX)}
+            for d in ("roastedbean.com", "tirerepair.com", "pizzapalace.com")]  # fmt: skip
+    add_relevance(rows, default_embedder())
+    coffee, tire, pizza = (r["features"] for r in rows)
+    assert coffee["rel_phrase"] > tire["rel_phrase"] + 0.1
+    assert coffee["rel_contrast"] > pizza["rel_contrast"]
+
+
+def test_lexicon_errors_are_one_line(tmp_path: Path) -> None:
+    from domainllm.params import UserError
+
+    (tmp_path / "lex.yaml").write_text("brands: nike\nbrand_words: []\nunsafe_words: []\n")
+    with pytest.raises(UserError, match="'brands' must be a list"):
+        load_lexicon(tmp_path / "lex.yaml")
+
+
+def test_pairwise_accuracy_and_agreement_by_hand() -> None:
+    # request a: good > ok > bad ordered right (3 pairs); request b: one pair wrong, one tie
+    groups, gold = ["a", "a", "a", "b", "b", "b"], [2, 1, 0, 2, 0, 1]
+    scores = [0.9, 0.5, 0.1, 0.2, 0.4, 0.2]
+    assert pairwise_accuracy(groups, gold, scores) == round((3 + 0 + 0.5 + 0) / 6, 4)
+    req = {"description": "x"}
+    pairs = [("good", "good"), ("ok", "generic"), ("bad", "gibberish"), ("bad", "brand")]
+    rows = [{"request": req, "label": lab, "kind": k} for lab, k in pairs]
+    vs = [{"label": lab, "score": s} for lab, s in
+          [("good", 0.9), ("ok", 0.6), ("bad", 0.1), ("ok", 0.7)]]  # fmt: skip
+    a = agreement(rows, vs)
+    assert a["accuracy"] == 0.75 and a["pairwise_accuracy"] == 0.8 and a["bad_below_good"]  # 4 of 5
+    assert a["confusion_gold_to_pred"]["bad"] == {"bad": 1, "ok": 1, "good": 0}
+    assert a["by_kind"]["brand"] == {"label": "bad", "n": 1, "mean_score": 0.7}
+
+
+def test_calibration_gates_folds_and_roundtrip() -> None:
+    rows = [{"x": float(i % 3), "bare": 0.0} for i in range(30)]
+    labels = ["bad", "ok", "good"] * 10
+    cal = fit(rows, labels, ["x", "bare"])
+    assert [v["label"] for v in cal.judge(rows[:3])] == ["bad", "ok", "good"]
+    gated = cal.judge([{"x": 2.0, "bare": 1.0}])[0]
+    assert gated["label"] == "bad" and gated["gates"] == ["bare"] and gated["score"] <= 0.02
+    again = Calibration.from_dict(json.loads(json.dumps(cal.to_dict())))
+    assert again.judge(rows) == cal.judge(rows)
+    groups = [f"req{i // 3}" for i in range(30)]
+    f = folds(groups, 5, 0)
+    assert all(len({f[i] for i in range(30) if groups[i] == g}) == 1 for g in set(groups))
+    oof = out_of_fold(rows, labels, groups, ["x", "bare"], k=5)
+    assert len(oof) == 30 and all(v["label"] in ("bad", "ok", "good") for v in oof)
+
+
+def test_load_gold_turns_bad_rows_into_errors(tmp_path: Path) -> None:
+    good = {"id": "a", "request": {"description": "tea room"}, "domain": "leafy.com",
+            "label": "good", "kind": "good"}  # fmt: skip
+    lines = [json.dumps(good), "{oops", json.dumps(good | {"label": "great"}),
+             json.dumps(good | {"request": {"description": " "}}),
+             json.dumps(good | {"id": "b", "domain": "Brew.COM"})]  # fmt: skip
+    (tmp_path / "g.jsonl").write_text("\n".join(lines) + "\n")
+    rows, items, errors = load_gold(tmp_path / "g.jsonl")
+    assert [r["id"] for r in rows] == ["a", "b"] and items[1].domain == "brew.com"
+    assert [e.split(": ")[0] for e in errors] == [f"{tmp_path}/g.jsonl:{n}" for n in (2, 3, 4)]
+    assert "request.description" in errors[2]
 
 
 def test_cache_scoped_by_backend_model_and_prompt(tmp_path: Path) -> None:
@@ -176,21 +256,23 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_local_batched_prefix_cache_matches_one_by_one(tiny_dir: Path) -> None:
-    p = load_judge_prompt(PROMPTS)
-    items = [item(i, "coffee shop " * (i + 1), ("beanhaven.com", "roastly.com")) for i in range(4)]
-    crit = p.criteria_for(items[0])
+    p = load_checklist(PROMPTS)
+    # two requests, two names each (different lengths): batches share a request's prefix
+    items = [JudgeItem(f"t{i}", "test", Request(description="coffee shop " * (1 + i // 2)),
+                       ("bean" * (1 + i)) + "haven.com") for i in range(4)]  # fmt: skip
     batched = LocalBackend(p, tiny_dir, batch_size=4, threads=1, dtype="float32")
     single = LocalBackend(p, tiny_dir, batch_size=1, threads=1, share_prefix=False, dtype="float32")
-    got, mass = batched.score_raw(items, crit)
-    ref = [single.score_raw([it], crit)[0][0] for it in items]
-    spread = max(abs(got[0][c] - g[c]) for g in got[1:] for c in crit)
+    got = [a for pair in (items[:2], items[2:]) for a in batched.answer_raw(pair)[0]]
+    mass = batched.answer_raw(items[:2])[1]
+    ref = [single.answer_raw([it])[0][0] for it in items]
+    spread = max(abs(got[0][k] - g[k]) for g in got[1:] for k in p.keys)
     assert spread > 1e-4  # items differ, so the comparison below can fail
     for g, r in zip(got, ref, strict=True):
         assert g == pytest.approx(r, abs=1e-5)
     assert all(0 < m <= 1 for m in mass)
     verdicts = batched.judge_batch([item(9), *items])
-    assert "diversity" not in verdicts[0].scores and "diversity" in verdicts[1].scores
-    assert all(0 <= s <= 5 for v in verdicts for s in v.scores.values())
+    assert all(set(v.scores) == set(p.keys) for v in verdicts)
+    assert all(0 <= s <= 1 for v in verdicts for s in v.scores.values())
 
 
 # ---------------------------------------------------------------- openai backend (loopback)
@@ -212,7 +294,7 @@ class FakeJudgeServer:
             body = await req.json()
             self.auth.add(req.headers.get("authorization", ""))
             user = body["messages"][-1]["content"]
-            desc = user.splitlines()[0].removeprefix("Business description: ")
+            desc = user.splitlines()[0].removeprefix("Business: ")
             mode = self.inject.pop(0) if self.inject else "ok"
             self.calls.append((desc, mode))
             if mode == "429":
@@ -224,9 +306,9 @@ class FakeJudgeServer:
             if mode == "stall":
                 while not self.stall_release.is_set():
                     await asyncio.sleep(0.05)
-            n = len(desc) % 6
-            keys = ["relevance", "brandability", "memorability", "adherence", "diversity"]
-            content = "sure" if mode == "garbage" else json.dumps({k: n for k in keys})
+            keys = load_checklist(PROMPTS).keys
+            answer = {k: (len(desc) % 2 == 0) == (k == "relevant") for k in keys}
+            content = "sure" if mode == "garbage" else json.dumps(answer)
             return {
                 "id": "x",
                 "object": "chat.completion",
@@ -283,7 +365,7 @@ def openai_backend(server: FakeJudgeServer, failures: Failures, **kw: Any) -> Op
         "backoff_s": 0.01,
         "concurrency": 1,
     } | kw
-    return OpenAIBackend(load_judge_prompt(PROMPTS), failures=failures, **args)
+    return OpenAIBackend(load_checklist(PROMPTS), failures=failures, **args)
 
 
 def test_openai_retries_429_500_and_timeout_then_succeeds(server: FakeJudgeServer) -> None:
@@ -291,7 +373,7 @@ def test_openai_retries_429_500_and_timeout_then_succeeds(server: FakeJudgeServe
     backend = openai_backend(server, failures)
     server.inject = ["429", "500", "slow"]
     [v] = backend.judge_batch([item(1)])
-    assert v.error is None and set(v.scores) == set(backend.prompt.criteria_for(item(1)))
+    assert v.error is None and set(v.scores) == set(backend.prompt.keys)
     assert [m for _, m in server.calls] == ["429", "500", "slow", "ok"]
     f = failures.as_dict()
     assert (f["rate_limited"], f["server_error"], f["timeout"], f["total_calls_failed"]) == (
@@ -321,7 +403,7 @@ def test_openai_key_must_be_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
     with pytest.raises(UserError, match="NO_SUCH_KEY_VAR"):
         OpenAIBackend(
-            load_judge_prompt(PROMPTS), "m", "http://127.0.0.1:9/v1", "NO_SUCH_KEY_VAR",
+            load_checklist(PROMPTS), "m", "http://127.0.0.1:9/v1", "NO_SUCH_KEY_VAR",
             1.0, 0, 0.0, 1, Failures(),
         )  # fmt: skip
 
@@ -329,13 +411,14 @@ def test_openai_key_must_be_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def _stage_dir(tmp: Path, base_url: str, n: int) -> Path:
     """A working dir for stages/judge.py: params.yaml and predict rows (half test, half edge)."""
     params = JudgeParams(
-        backend="openai", model="judge-1", base_url=base_url, api_key_env="JUDGE_TEST_KEY",
+        checklist=True, backend="openai", model="judge-1", base_url=base_url,
+        api_key_env="JUDGE_TEST_KEY",
         batch_size=1, max_items=0, timeout_s=20, max_retries=2, backoff_s=0.01, bootstrap=200,
     ).model_dump()  # fmt: skip
     (tmp / "params.yaml").write_text(yaml.safe_dump({"judge": params}))
     rows = []
     for i in range(n):
-        doms = [f"bean{i}{c}.com" for c in "abc"]
+        doms = ["emberroast.com", "copperbean.com", "hearthcup.com"]
         rows.append(
             {
                 "id": f"r{i}",
@@ -352,12 +435,18 @@ def _stage_dir(tmp: Path, base_url: str, n: int) -> Path:
     blocked = dict(rows[0], id="rb", response={"status": "blocked", "suggestions": []})
     write_jsonl(tmp / "pred" / "test.jsonl", [r for r in rows if r["suite"] == "test"])
     write_jsonl(tmp / "pred" / "edge.jsonl", [r for r in rows if r["suite"] == "edge"] + [blocked])
+    feats = DET + [f"ask_{k}" for k in load_checklist(PROMPTS).keys]
+    coef = [[0.0] * len(feats) for _ in range(3)]
+    coef[2][feats.index("ask_relevant")] = 2.0  # good when the checklist says relevant
+    cal = Calibration(feats, [0.5] * len(feats), [1.0] * len(feats), coef, [0.0, 0.0, 0.0], 1.0)
+    (tmp / "cal.json").write_text(json.dumps(cal.to_dict()))
     return tmp
 
 
 STAGE_ARGS = [
     "--iteration", "baseline", "--predict", "pred", "--model-dir", "no-model",
-    "--prompts", str(PROMPTS), "--cache", "cache/judge", "--out", "out/judge.jsonl",
+    "--prompts", str(PROMPTS), "--calibration", "cal.json", "--cache", "cache/judge",
+    "--out", "out/judge.jsonl",
     "--metrics", "out/metrics.json",
 ]  # fmt: skip
 
@@ -395,17 +484,23 @@ def test_killed_stage_resumes_without_judging_twice(
 
     _run_in_process(cwd, monkeypatch)  # the resumed run
     second = server.answered()[3:]
-    assert len(second) == n - 3  # only what was not judged before
-    assert sorted(first + second) == sorted(f"coffee shop number {i}" for i in range(n))
+    assert len(second) == 3 * n - 3  # only the names not judged before
+    descs = sorted(f"coffee shop number {i}" for i in range(n) for _ in range(3))
+    assert sorted(first + second) == descs
 
     rows = read_jsonl(cwd / "out" / "judge.jsonl")
     assert {r["id"] for r in rows} == {f"r{i}" for i in range(n)}
-    assert all(r["error"] is None and len(r["scores"]) == 5 for r in rows)
+    assert all(r["error"] is None and len(r["names"]) == 3 for r in rows)
+    for r in rows:  # the checklist's answer decides the label through the calibration
+        even = len(r["description"]) % 2 == 0
+        assert {x["label"] for x in r["names"]} == ({"good"} if even else {"bad"}), r
     m = read_json(cwd / "out" / "metrics.json")
-    assert (m["run"]["cached"], m["run"]["judged_now"], m["n"]) == (3, 3, n)
+    assert (m["run"]["cached"], m["run"]["judged_now"], m["n"], m["n_names"]) == (3, 15, n, 18)
     assert m["skipped"] == {"blocked": 1, "empty": 0}
-    assert m["judge"]["backend"] == "openai" and len(m["judge"]["prompt_hash"]) == 12
-    assert m["composite"]["ci_low"] <= m["composite"]["mean"] <= m["composite"]["ci_high"]
+    assert m["judge"]["backend"] == "openai" and len(m["judge"]["checklist"]) == 12
+    good = m["names_good"]
+    assert good["lo"] <= good["value"] <= good["hi"] and good["n"] == 18
+    assert m["requests_2_good"]["k"] == sum(len(r["description"]) % 2 == 0 for r in rows)
     for f in (cwd / "out").iterdir():  # the key never reaches an output
         assert "sk-test-secret-123" not in f.read_text()
 
@@ -418,32 +513,108 @@ def test_judge_validate_stage_on_tiny_model(
     tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     jp = JudgeParams(batch_size=4, threads=1).model_dump()
-    vp = {"backends": ["checks", "local"], "max_items": 12}
+    vp = {"folds": 3, "C": 1.0, "seed": 0}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"judge": jp, "judge_validate": vp}))
+    gold = read_jsonl(ROOT / "data" / "gold" / "judge_gold.jsonl")[:40]  # 6 requests
+    write_jsonl(tmp_path / "gold.jsonl", gold)
     monkeypatch.chdir(tmp_path)
     args = [
-        "--gold", str(ROOT / "data" / "gold" / "judge_gold.jsonl"), "--model-dir", str(tiny_dir),
-        "--prompts", str(PROMPTS), "--cache", "cache", "--metrics", "m.json",
+        "--gold", "gold.jsonl", "--model-dir", str(tiny_dir), "--prompts", str(PROMPTS),
+        "--cache", "cache", "--out", "cal.json", "--metrics", "m.json",
     ]  # fmt: skip
     monkeypatch.setattr(sys, "argv", ["judge_validate.py", *args])
     runpy.run_path(str(ROOT / "stages" / "judge_validate.py"), run_name="__main__")
     m = read_json(tmp_path / "m.json")
-    assert m["n_gold"] == 12 and m["local"]["n"] == 12 and m["checks"]["n"] == 12
-    for name in ("checks", "local"):
-        assert -1 <= m[name]["cohen_kappa"] <= 1 and 0 <= m[name]["accuracy"] <= 1
-        assert sum(sum(r.values()) for r in m[name]["confusion_gold_to_pred"].values()) == 12
-    assert m["local"]["run"]["judged_now"] == 12 and m["local"]["failures"]["failed_items"] == 0
+    oof = m["out_of_fold"]
+    assert m["n_gold"] == 40 and oof["n"] == 40 and m["n_requests"] >= 5
+    assert -1 <= oof["kappa"] <= 1 and 0 <= oof["pairwise_accuracy"] <= 1
+    assert sum(sum(r.values()) for r in oof["confusion_gold_to_pred"].values()) == 40
+    assert set(m["ablation"]) == {"all", *(f"without {g}" for g in [*GROUPS, "checklist"])}
+    assert m["checklist_run"]["judged_now"] == 40 and m["failures"]["failed_items"] == 0
+    cal = Calibration.from_dict(read_json(tmp_path / "cal.json"))
+    assert "ask_relevant" in cal.features and len(cal.coef) == 3
+
+
+@pytest.mark.slow
+def test_judge_agrees_with_gold_out_of_fold() -> None:
+    """The deterministic judge alone, cross-validated by request on the team's gold set."""
+    rows, items, errors = load_gold(ROOT / "data" / "gold" / "judge_gold.jsonl")
+    assert not errors
+    feats = [{"description": it.request.description, "domain": it.domain,
+              "features": name_features(it.domain, it.request, LEX)} for it in items]  # fmt: skip
+    add_relevance(feats, default_embedder())
+    groups = [r["request"]["description"] for r in rows]
+    oof = out_of_fold([f["features"] for f in feats], [r["label"] for r in rows], groups, DET)
+    a = agreement(rows, oof)
+    assert a["spearman"] >= 0.6 and a["kappa"] >= 0.5 and a["pairwise_accuracy"] >= 0.85
+    # Every bad kind scores below the written good names. Not asserted: below the 6 reviewed
+    # good outputs too; `other_business` (a good name for a neighbouring business) is level
+    # with them, the judge's known weakness (README).
+    kinds = a["by_kind"]
+    assert (
+        max(v["mean_score"] for v in kinds.values() if v["label"] == "bad")
+        < kinds["good"]["mean_score"]
+    )
 
 
 def test_gold_set_is_large_labelled_and_covers_failure_kinds() -> None:
     rows = read_jsonl(ROOT / "data" / "gold" / "judge_gold.jsonl")
-    assert len(rows) >= 150 and len({r["id"] for r in rows}) == len(rows)
+    assert len(rows) >= 800 and len({r["id"] for r in rows}) == len(rows)
+    assert sum(r["kind"].startswith("output_") for r in rows) >= 250  # reviewed model outputs
+    assert len({r["request"]["description"] for r in rows}) >= 80
     assert {r["label"] for r in rows} == {"good", "ok", "bad"}
-    kinds = {"irrelevant", "gibberish", "too_long", "constraint_broken", "awkward_blend", "generic"}
+    kinds = {"irrelevant", "gibberish", "too_long", "constraint_broken", "awkward_blend", "generic",
+             "bare_tld", "unrelated_word", "letter_swap", "misspelling", "unsafe_word",
+             "famous_brand", "other_business", "multi_label"}  # fmt: skip
     assert kinds <= {r["kind"] for r in rows}
-    from domainllm.contract import constraint_problems, domain_problems
+    for r in rows:  # the constraint labels agree with the judge's constraint check
+        f = name_features(r["domain"], Request(**r["request"]), LEX)
+        if r["kind"].startswith("output_"):  # reviewed model outputs: broken ones are bad
+            assert not f["constraint_broken"] or r["label"] == "bad", r["id"]
+            continue
+        broken_kind = r["kind"] in ("constraint_broken", "multi_label")
+        assert f["constraint_broken"] == broken_kind, r["id"]
 
-    for r in rows:  # the constraint labels agree with the contract's own rules
-        req = Request(**r["request"])
-        broken = domain_problems(r["domain"]) + constraint_problems(r["domain"], req)
-        assert bool(broken) == (r["kind"] == "constraint_broken"), r["id"]
+
+# ---------------------------------------------------------------- pairwise comparison
+
+
+def test_pairwise_both_orders_ties_and_win_rates() -> None:
+    from domainllm.judge.pairwise import decide, summarize
+
+    assert decide(0.8, 0.3) == "a" and decide(0.2, 0.9) == "b"
+    assert decide(0.8, 0.7) == "tie" and decide(0.2, 0.4) == "tie"  # position bias: a tie
+    s = summarize(["b", "b", "b", "a", "tie"], 0.95, 200, 0)
+    assert (s["b_wins"], s["a_wins"], s["ties"], s["n"]) == (3, 1, 1, 5)
+    assert s["position_consistency"] == 0.8
+    assert s["b_win_rate_decided"]["value"] == 0.75 and s["b_win_rate_decided"]["n"] == 4
+    assert s["b_score_ties_half"]["mean"] == pytest.approx(3.5 / 5)
+
+
+def test_compare_stage_on_tiny_model(
+    tiny_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jp = JudgeParams(batch_size=4, threads=1).model_dump()
+    rp = {
+        "iterations": ["a", "b"],
+        "bootstrap_n": 200,
+        "seed": 0,
+        "confidence": 0.95,
+        "alpha": 0.05,
+    }
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"judge": jp, "report": rp}))
+    for it, doms in (("a", ["x1.com", "x2.com"]), ("b", ["beanhaven.com", "roastly.com"])):
+        rows = [{"id": str(i), "suite": "test", "request": {"description": f"coffee shop {i}"},
+                 "names": [{"domain": d, "label": "ok", "score": 0.5, "gates": []}
+                           for d in doms]} for i in range(3)]  # fmt: skip
+        rows.append({"id": "only-" + it, "suite": "test", "request": {"description": "x"},
+                     "names": [{"domain": "y.com"}]})  # fmt: skip
+        write_jsonl(tmp_path / "judge" / f"{it}.jsonl", rows)
+    monkeypatch.chdir(tmp_path)
+    args = ["--judge-root", "judge", "--model-dir", str(tiny_dir), "--prompts", str(PROMPTS),
+            "--cache", "cache", "--metrics", "cmp.json"]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", ["compare.py", *args])
+    runpy.run_path(str(ROOT / "stages" / "compare.py"), run_name="__main__")
+    m = read_json(tmp_path / "cmp.json")["pairs"]["a vs b"]
+    assert m["n"] == 3  # only the requests both answered
+    assert m["b_wins"] + m["a_wins"] + m["ties"] == 3 and m["run"]["judged_now"] == 6

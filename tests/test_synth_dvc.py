@@ -17,7 +17,7 @@ DVC = Path(sys.executable).with_name("dvc")
 
 @pytest.mark.slow
 def test_dvc_repro_synth_v0(tmp_path):
-    for d in ("domainllm", "stages"):
+    for d in ("domainllm", "stages", "prompts", "data/naming"):
         shutil.copytree(ROOT / d, tmp_path / d, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "params.yaml", tmp_path)
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]

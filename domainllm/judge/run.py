@@ -11,7 +11,7 @@ from tqdm import tqdm
 from domainllm.io import sha256_text
 from domainllm.judge.backends import Backend, Failures
 from domainllm.judge.cache import JudgeCache
-from domainllm.judge.prompt import JudgeItem
+from domainllm.judge.checklist import JudgeItem
 
 
 @dataclass

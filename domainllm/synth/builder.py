@@ -139,8 +139,10 @@ class Builder:
         pools: Pools | None = None,
         template_failures: dict[str, int] | None = None,
         boost: float = 0.0,
+        bank: Any = None,
     ) -> None:
         self.rng, self.pools = rng, pools or Pools()
+        self.bank = bank  # domainllm.synth.bank.Bank: targets composed from the curated bank
         self.fail = template_failures or {}
         self.fmax = max(self.fail.values(), default=0)
         self.boost = boost
@@ -218,7 +220,9 @@ class Builder:
             or ("{place}" in skel and s["place"] == s["city"])
         )
         place, code = (s["_croot"], s["_code"]) if city else ("", "")
-        return NameContext(roots, tones, place, code, set(roots) | ({place} - {""}))
+        bank = self.bank.get(ind.key) if self.bank is not None and ind else None
+        lex = self.bank.lexicon if self.bank is not None else None
+        return NameContext(roots, tones, place, code, set(roots) | ({place} - {""}), bank, lex)
 
     # -- groups ----------------------------------------------------------------------------
     def safe(self, group: str) -> Draft:

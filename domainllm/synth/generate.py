@@ -105,7 +105,7 @@ def realise(
     return out, skeletons
 
 
-def build_base(n: int, p: SynthParams, seen: set[str]) -> Built:
+def build_base(n: int, p: SynthParams, seen: set[str], bank: Any = None) -> Built:
     """The base recipe: ``n`` rows in the configured shares, split 70/15/15 per stratum."""
     counts = group_counts(n, p.shares)
     fracs = p.splits.model_dump()
@@ -117,7 +117,8 @@ def build_base(n: int, p: SynthParams, seen: set[str]) -> Built:
         for st in strata:
             specs += kind_specs({g: counts[g] for g in st}, fracs, kind in SPREAD_KINDS, counter)
     rng = random.Random(f"{p.seed}:base:{n}")
-    splits, skel = realise(specs, Builder(rng), p.seed, p, seen, random.Random(f"{p.seed}:names"))
+    names = random.Random(f"{p.seed}:names")
+    splits, skel = realise(specs, Builder(rng, bank=bank), p.seed, p, seen, names)
     for s in SPLITS:
         random.Random(f"{p.seed}:order:{s}:{n}").shuffle(splits[s])
     return Built(splits, skel)
@@ -138,11 +139,14 @@ def augment_weights(aug: Augment, failures: dict[str, Any] | None) -> dict[str, 
     return {g: round(w, 3) for g, w in sorted(weights.items()) if w > 0}
 
 
-def build_version(p: SynthParams, name: str, failures: dict[str, Any] | None) -> Built:
-    """Build version ``name``; with ``augment`` add hard cases to train/val only."""
+def build_version(
+    p: SynthParams, name: str, failures: dict[str, Any] | None, bank: Any = None
+) -> Built:
+    """Build version ``name``; with ``augment`` add hard cases to train/val only. With a
+    ``bank`` (domainllm.synth.bank.Bank) targets are composed from the curated bank."""
     v = p.versions[name]
     seen: set[str] = set()
-    built = build_base(v.n, p, seen)
+    built = build_base(v.n, p, seen, bank)
     if not v.augment or v.augment.n == 0:
         return built
     aug = v.augment
@@ -155,7 +159,7 @@ def build_version(p: SynthParams, name: str, failures: dict[str, Any] | None) ->
         specs += kind_specs({g: counts[g]}, fracs, False, counter)
     by_template = {k: int(n) for k, n in (failures or {}).get("by_template", {}).items() if n}
     rng = random.Random(f"{p.seed}:augment:{name}:{aug.n}")
-    builder = Builder(rng, template_failures=by_template, boost=aug.failure_boost)
+    builder = Builder(rng, template_failures=by_template, boost=aug.failure_boost, bank=bank)
     short: Counter[str] = Counter()
     names = random.Random(f"{p.seed}:aug-names")
     extra, skel = realise(specs, builder, p.seed, p, seen, names, short)

@@ -1,14 +1,20 @@
 """The naming engine: candidate domain names from several strategies, plus a heuristic confidence.
 
-Strategies: ``compound`` (two words), ``blend`` (overlap portmanteau through a pronounceability
-filter), ``affix`` (prefix/suffix), ``location`` (city name or code), ``pun`` (curated puns and
-rhymes; used when the request prefers puns) and ``abbrev`` (short initialisms).
+With the curated bank (``data/naming``, ``bank.py``) for the request's industry, candidates are
+composed from it: ``compound`` (a head and a tail word, most targets: new names, not recalled
+ones), ``location`` (the city and a tail), ``blend`` and ``pun`` (the bank's coined words),
+``curated`` (a few of its complete names); each must pass the name judge's hard checks
+(``target_ok``). Without a bank entry (generic requests) the word-bank engine runs: ``compound``
+(two words), ``blend`` (overlap portmanteau through a pronounceability filter), ``affix``
+(prefix/suffix), ``location`` (city name or code), ``pun`` (curated puns and rhymes; used when
+the request prefers puns) and ``abbrev`` (short initialisms).
 
 Confidence heuristic (documented in docs/DATA_SCHEMA.md), rounded to 2 decimals, clipped to
 [0.30, 0.97]: 0.50, +0.15 if the label is at most 8 characters (+0.08 at most 12, -0.10 over 16),
 +0.10 if it contains a word from the description's industry or location, a strategy prior
-(compound +0.08, location +0.06, affix +0.05, blend +0.04, pun +0.10 when puns are preferred
-else +0.02, abbrev -0.06), +0.04 for the first requested TLD, -0.06 per hyphen, -0.05 for digits.
+(compound and curated +0.08, location +0.06, affix +0.05, blend +0.04, pun +0.10 when puns are
+preferred else +0.02, abbrev -0.06), +0.04 for the first requested TLD, -0.06 per hyphen,
+-0.05 for digits.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from domainllm.contract import Request, Suggestion, constraint_problems, domain_problems
 
@@ -225,13 +232,48 @@ def rime(word: str) -> str:
 
 @dataclass
 class NameContext:
-    """What the engine knows about a request: topic words, tone words, place and its code."""
+    """What the engine knows about a request: topic words, tone words, place and its code, and
+    the curated bank's material for its industry (with the lexicon targets are checked with)."""
 
     roots: tuple[str, ...]
     tone_words: tuple[str, ...] = ()
     place: str = ""
     place_code: str = ""
     relevant: set[str] = field(default_factory=set)
+    bank: Any = None  # domainllm.synth.bank.IndustryBank
+    lexicon: Any = None  # domainllm.judge.features.Lexicon
+
+
+def _bank_candidates(rng: random.Random, ctx: NameContext, req: Request) -> dict[str, list[tuple]]:
+    """Candidates composed from the curated bank: head + tail compounds (new names, most of
+    them), place + tail, the bank's blends, puns when preferred, and a few complete names."""
+    b = ctx.bank
+    heads, tails = list(b.heads), list(b.tails)
+    out: dict[str, list[tuple]] = {"compound": [], "location": [], "blend": [], "pun": []}
+    out["curated"] = [(n,) for n in rng.sample(b.names, min(2, len(b.names)))]
+    for h in rng.sample(heads, min(14, len(heads))):
+        out["compound"].append((h, rng.choice(tails)))
+    for t in ctx.tone_words:
+        out["compound"].append((t, rng.choice(tails)))
+    if ctx.place:
+        out["location"] += [(ctx.place, t) for t in rng.sample(tails, min(3, len(tails)))]
+    out["blend"] += [(w,) for w in rng.sample(b.blends, min(2, len(b.blends)))]
+    if req.prefer_puns:
+        out["pun"] += [(w,) for w in b.puns]
+    for v in out.values():
+        rng.shuffle(v)
+    return out
+
+
+def target_ok(domain: str, req: Request, lexicon: Any, pun: bool = False) -> bool:
+    """A target passes the name judge's hard checks: no gate, not a single common dictionary
+    word (surely taken), not a misspelling (puns may bend a word on purpose)."""
+    from domainllm.judge.features import GATES, name_features
+
+    f = name_features(domain, req, lexicon)
+    if any(f[g] for g in GATES) or f["dictionary_word"]:
+        return False
+    return pun or not (f["misspelling"] or f["misspelt_request"])
 
 
 def _candidates(rng: random.Random, ctx: NameContext, req: Request) -> dict[str, list[tuple]]:
@@ -266,7 +308,8 @@ def confidence(label: str, strategy: str, tld_first: bool, ctx: NameContext, pun
     n = len(label)
     c = 0.5 + (0.15 if n <= 8 else 0.08 if n <= 12 else -0.10 if n > 16 else 0.0)
     c += 0.10 if any(w in label for w in ctx.relevant) else 0.0
-    prior = {"compound": 0.08, "location": 0.06, "affix": 0.05, "blend": 0.04, "abbrev": -0.06}
+    prior = {"compound": 0.08, "location": 0.06, "affix": 0.05, "blend": 0.04, "abbrev": -0.06,
+             "curated": 0.08}  # fmt: skip
     c += prior.get(strategy, 0.10 if puns else 0.02) + (0.04 if tld_first else 0.0)
     c -= 0.06 * label.count("-") + (0.05 if any(ch.isdigit() for ch in label) else 0.0)
     return round(min(0.97, max(0.30, c)), 2)
@@ -274,9 +317,16 @@ def confidence(label: str, strategy: str, tld_first: bool, ctx: NameContext, pun
 
 def suggest(rng: random.Random, ctx: NameContext, req: Request) -> list[Suggestion]:
     """``req.n`` distinct, valid, constraint-satisfying suggestions, best first."""
-    pools = _candidates(rng, ctx, req)
-    order = ["pun"] * req.prefer_puns + ["compound", "location", "blend", "affix", "compound"]
-    order += ["abbrev"] + ["pun"] * (not req.prefer_puns)
+    if ctx.bank is not None:
+        pools = _bank_candidates(rng, ctx, req)
+        # Mostly new compounds: at most one blend and one of the bank's own names per round,
+        # so the model learns to compose names rather than recall a stock list.
+        order = ["pun"] * req.prefer_puns + ["compound", "location", "compound", "compound"]
+        order += ["blend", "compound", "curated"]
+    else:
+        pools = _candidates(rng, ctx, req)
+        order = ["pun"] * req.prefer_puns + ["compound", "location", "blend", "affix", "compound"]
+        order += ["abbrev"] + ["pun"] * (not req.prefer_puns)
     picked: list[tuple[str, str, str]] = []  # (domain, label, strategy)
     labels: set[str] = set()
     while len(picked) < req.n and any(pools.values()):
@@ -291,6 +341,9 @@ def suggest(rng: random.Random, ctx: NameContext, req: Request) -> list[Suggesti
                 tld = req.tlds[0] if rng.random() < 0.6 else rng.choice(req.tlds)
                 dom = label + tld
                 if label in labels or domain_problems(dom) or constraint_problems(dom, req):
+                    continue
+                if ctx.lexicon is not None and not target_ok(dom, req, ctx.lexicon,
+                                                             strategy == "pun"):  # fmt: skip
                     continue
                 labels.add(label)
                 picked.append((dom, label, strategy))
