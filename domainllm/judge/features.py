@@ -183,13 +183,15 @@ def near_word(chunk: str, min_zipf: float = 3.0) -> str | None:
     return max(hits)[1] if hits else None
 
 
+def _runs(parts: list[str], longest: int = 4) -> list[str]:
+    """Every run of up to ``longest`` consecutive parts, joined ('vee', 'gan' -> 'veegan')."""
+    return ["".join(parts[i:j]) for i in range(len(parts))
+            for j in range(i + 1, min(len(parts), i + longest) + 1)]  # fmt: skip
+
+
 def _misspelt(parts: list[str]) -> bool:
     """Some run of consecutive parts is one edit from a frequent word ('vee gan' -> vegan)."""
-    for i in range(len(parts)):
-        for j in range(i + 1, min(len(parts), i + 4) + 1):
-            if near_word("".join(parts[i:j])):
-                return True
-    return False
+    return any(near_word(chunk) for chunk in _runs(parts))
 
 
 def _misspelt_request(parts: list[str], desc_words: set[str], letters: str) -> bool:
@@ -198,14 +200,13 @@ def _misspelt_request(parts: list[str], desc_words: set[str], letters: str) -> b
     request's own word, never a pun on it in practice. A near word the label also spells out
     verbatim does not count ('vegansorbets' segments as 'vegans|or|bets'; 'sorbets' is there)."""
     words = {w for w in desc_words if len(w) >= 4}
+    spelled = {w for w in words if w in letters}
     vocab = _vocab()
-    for i in range(len(parts)):
-        for j in range(i + 1, min(len(parts), i + 4) + 1):
-            chunk = "".join(parts[i:j])
-            if len(chunk) < 4 or chunk in words or chunk in vocab:  # 'bean' for 'beans' is fine
-                continue
-            if (_edits1(chunk) & words) - {w for w in words if w in letters}:
-                return True
+    for chunk in _runs(parts):
+        if len(chunk) < 4 or chunk in words or chunk in vocab:  # 'bean' for 'beans' is fine
+            continue
+        if (_edits1(chunk) & words) - spelled:
+            return True
     return False
 
 
