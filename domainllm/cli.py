@@ -32,7 +32,7 @@ def _request_error(exc: ValidationError) -> str:
 
 def _engine(args: argparse.Namespace) -> Any:
     """Load the engine named by --model/--guard (defaults: newest model, models/guard)."""
-    from domainllm.engine import Engine, EngineSettings
+    from domainllm.engine import Engine, evaluated_settings
 
     model = args.model or next((Path(m) for m in DEFAULT_MODELS if Path(m).is_dir()), None)
     if model is None:
@@ -41,7 +41,9 @@ def _engine(args: argparse.Namespace) -> Any:
     if not (guard / "classifier.joblib").is_file():
         guard = None  # policy rules alone
     cal = Path("data/predict") / Path(model).name / "calibration.json"
-    settings = EngineSettings(
+    # decode as the pipeline evaluated (params.yaml predict.engine: reranking, bans, retries)
+    settings = evaluated_settings(
+        args.params,
         constrained=not args.free,
         batch_size=args.batch_size,
         threads=args.threads,
@@ -56,6 +58,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--free", action="store_true", help="unconstrained decoding (diagnostics)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--params", type=Path, default=Path("params.yaml"), help="engine settings: predict.engine"
+    )
 
 
 # -- suggest ------------------------------------------------------------------------------------

@@ -1,13 +1,13 @@
 """Constrained decoding: a regex per request, compiled by outlines_core, applied as a logits mask.
 
-The regex is the canonical compact contract JSON (exactly what ``dump_response`` writes) for
-this request: ``n`` items, labels from the allowed alphabet, only the requested TLDs, bounded
-confidence numbers, or the fixed blocked answer. Every output the mask lets through therefore
-parses and satisfies the request; termination is guaranteed because the regex is finite and
-its longest match bounds the token count. Uniqueness is not expressible in a regex, so the
-processor also bans, per row, any token that would close a label already used in that row, and
+The regex is the model's compact answer for this request (``prompting.render_answer``):
+``success`` and exactly ``k`` domains, one per line, labels from the allowed alphabet, only the
+requested TLDs; or ``blocked``. Every output the mask lets through therefore parses and
+satisfies the request; termination is guaranteed because the regex is finite and its longest
+match bounds the token count. Uniqueness is not expressible in a regex, so the processor also
+bans, per row, any token that would close a label already used in that row, and optionally
 (``distinct_prefix``) any token that would start a new label with the same first characters as
-a used one: without it a greedy small model answers `solar.ai`, `solarai.ai`, `solaraiai.ai`.
+a used one.
 """
 
 from __future__ import annotations
@@ -19,14 +19,11 @@ from typing import Any
 import torch
 from outlines_core import Guide, Index, Vocabulary
 
-from domainllm.contract import BLOCKED_MESSAGE, Request
+from domainllm.contract import Request
+from domainllm.prompting import BLOCKED, SEP, SUCCESS
 
-# Bounded number: the model may not spiral into 0.99999... (see STACK.md).
-CONF_RE = r"(0\.[0-9]{1,2}|1\.0{1,2})"
-CONF_MAX = 4
-BLOCKED_TEXT = '{"status":"blocked","message":"' + BLOCKED_MESSAGE + '","suggestions":[]}'
-DOMAIN_RE = re.compile(r'"domain":"([a-z0-9-]+)(\.[a-z0-9.-]+)"')
-OPEN_LABEL_RE = re.compile(r'"domain":"([a-z0-9-]*)$')
+DOMAIN_RE = re.compile(r"\n([a-z0-9-]+)(\.[a-z0-9.-]+)(?=\n|$)")
+OPEN_LABEL_RE = re.compile(r"\n([a-z0-9-]*)$")
 
 
 def label_regex(allow_hyphens: bool, allow_numbers: bool, max_len: int) -> str:
@@ -38,30 +35,18 @@ def label_regex(allow_hyphens: bool, allow_numbers: bool, max_len: int) -> str:
     return f"{cls}{{1,{max_len}}}(-{cls}{{1,{max_len}}}){{0,2}}"
 
 
-def answer_regex(req: Request, max_label: int = 20, allow_blocked: bool = True) -> str:
-    """The regex of every contract answer that satisfies ``req`` (compact JSON, no spaces)."""
+def answer_regex(req: Request, max_label: int = 20, allow_blocked: bool = True, k: int = 0) -> str:
+    """Every compact answer with ``k`` (default ``req.n``) domains that satisfies ``req``."""
     tlds = "|".join(re.escape(t) for t in req.tlds)
-    item = (
-        r'\{"domain":"'
-        + label_regex(req.allow_hyphens, req.allow_numbers, max_label)
-        + f"({tlds})"
-        + r'","confidence":'
-        + CONF_RE
-        + r"\}"
-    )
-    items = item + ("(," + item + "){" + str(req.n - 1) + "}" if req.n > 1 else "")
-    success = r'\{"status":"success","suggestions":\[' + items + r"\]\}"
-    if not allow_blocked:
-        return success
-    return "(" + success + "|" + re.escape(BLOCKED_TEXT) + ")"
+    item = re.escape(SEP) + label_regex(req.allow_hyphens, req.allow_numbers, max_label)
+    success = SUCCESS + "(" + item + f"({tlds})){{{k or req.n}}}"
+    return f"({success}|{BLOCKED})" if allow_blocked else success
 
 
-def max_answer_chars(req: Request, max_label: int = 20) -> int:
+def max_answer_chars(req: Request, max_label: int = 20, k: int = 0) -> int:
     """Length of the longest string the regex accepts (bounds the number of new tokens)."""
     label = max_label * (3 if req.allow_hyphens else 1) + (2 if req.allow_hyphens else 0)
-    item = len('{"domain":"') + label + max(map(len, req.tlds)) + len('","confidence":}') + CONF_MAX
-    header = len('{"status":"success","suggestions":[]}')
-    return max(header + req.n * (item + 1), len(BLOCKED_TEXT))
+    return len(SUCCESS) + (k or req.n) * (len(SEP) + label + max(map(len, req.tlds)))
 
 
 def token_strings(tokenizer: Any) -> list[str]:
@@ -89,7 +74,7 @@ class ConstraintCompiler:
         self.eos_id = int(tokenizer.eos_token_id)
         self.strings = token_strings(tokenizer)
         special = set(tokenizer.all_special_ids)
-        alphabet = set(BLOCKED_TEXT) | set('abcdefghijklmnopqrstuvwxyz0123456789-.,:{}[]"')
+        alphabet = set(SUCCESS + BLOCKED + SEP) | set("abcdefghijklmnopqrstuvwxyz0123456789-.")
         vocab: dict[str, list[int]] = {}
         for idx, s in enumerate(self.strings):
             if s and idx not in special and set(s) <= alphabet:
@@ -101,6 +86,11 @@ class ConstraintCompiler:
             if "." in s:
                 self.dot_prefix.setdefault(s.split(".", 1)[0], []).extend(ids)
         self.by_string = vocab
+        # Tokens that end a label (".com", "."): forced once a label has too many tokens.
+        self.closers = torch.tensor(
+            sorted(i for s, ids in vocab.items() if s.startswith(".") for i in ids),
+            dtype=torch.long,
+        )
         # For the distinct-prefix ban: label-character token ids by each of their first 1-8 chars.
         self.starts_with: dict[str, list[int]] = {}
         label_chars = set("abcdefghijklmnopqrstuvwxyz0123456789-")
@@ -111,9 +101,9 @@ class ConstraintCompiler:
                     self.starts_with.setdefault(head[:k], []).extend(ids)
         self._cache: dict[str, Index] = {}
 
-    def index(self, req: Request) -> Index:
-        """The compiled index for a request (cached by its regex)."""
-        rx = answer_regex(req, self.max_label, self.allow_blocked)
+    def index(self, req: Request, k: int = 0) -> Index:
+        """The compiled index for a request asking ``k`` names (cached by its regex)."""
+        rx = answer_regex(req, self.max_label, self.allow_blocked, k)
         if rx not in self._cache:
             self._cache[rx] = Index(rx, self.vocabulary)
         return self._cache[rx]
@@ -141,15 +131,29 @@ class ContractProcessor:
         constrained: bool = True,
         ban_duplicates: bool = True,
         distinct_prefix: int = 0,
+        ks: list[int] | None = None,
+        greedy_first: bool = False,
+        max_label_tokens: int = 0,
     ) -> None:
         self.c = compiler
         self.constrained = constrained
         self.ban_duplicates = ban_duplicates and constrained
         self.distinct_prefix = min(distinct_prefix, 8) if self.ban_duplicates else 0
-        self.guides = [Guide(compiler.index(r)) for r in reqs] if constrained else []
+        ks = ks or [0] * len(reqs)  # names asked per row (0 = the request's n)
+        self.guides = (
+            [Guide(compiler.index(r, k)) for r, k in zip(reqs, ks, strict=True)]
+            if constrained
+            else []
+        )
         self.traces = [RowTrace() for _ in reqs]
         self._prev_logp: torch.Tensor | None = None
         self._started = False
+        # The first token (the refusal decision) is taken greedily even when sampling names.
+        self.greedy_first = greedy_first
+        # A label spelled in more than this many tokens is gibberish (good names take 2-4):
+        # after that many only a token that ends the label is allowed (0 = no cap). Bounds the
+        # decode steps of a batch, which runs until its longest answer ends.
+        self.max_label_tokens = max_label_tokens if constrained else 0
         self._shifts = torch.arange(32, dtype=torch.int32)
 
     def finished(self, i: int) -> bool:
@@ -205,7 +209,32 @@ class ContractProcessor:
         if self.ban_duplicates:
             for i in range(bsz):
                 self._ban(i, out)
+        if self.max_label_tokens:
+            for i in range(bsz):
+                self._cap(i, out)
+        if self.greedy_first and not any(tr.token_ids for tr in self.traces):
+            best = out.argmax(-1, keepdim=True)
+            out = torch.full_like(out, float("-inf")).scatter(1, best, out.gather(1, best))
         return out
+
+    def _cap(self, i: int, out: torch.Tensor) -> None:
+        """Force the open label to end once it has ``max_label_tokens`` tokens."""
+        ids = self.traces[i].token_ids
+        k = 0
+        for t in reversed(ids):
+            piece = self.c.strings[t]
+            if "\n" in piece or "." in piece:
+                break
+            k += 1
+        else:
+            return  # still on the status word
+        if k < self.max_label_tokens or "." in self.c.strings[ids[-k - 1]]:
+            return
+        keep = out[i, self.c.closers]
+        if torch.isfinite(keep).any():
+            row = torch.full_like(out[i], float("-inf"))
+            row[self.c.closers] = keep
+            out[i] = row
 
     def _ban(self, i: int, out: torch.Tensor) -> None:
         """Forbid tokens that would end the open label with one already used in this row."""

@@ -1,4 +1,5 @@
-"""The inference engine: guard, then batched constrained generation, then calibrated confidence.
+"""The inference engine: guard, then batched constrained generation, then moderation and
+reranking of the model's candidates, then calibrated confidence.
 
 ``Engine.load(model_dir, guard_dir, settings)`` loads a base or iteration folder (LoRA merged)
 and the guard; ``suggest``/``suggest_batch`` return contract ``Response`` objects. Blocked
@@ -16,14 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from domainllm.calibration import Calibrator
-from domainllm.contract import (
-    Request,
-    Response,
-    Suggestion,
-    answer_problems,
-    blocked,
-    parse_response,
-)
+from domainllm.contract import Request, Response, answer_problems, blocked
 from domainllm.decoding import (
     ConstraintCompiler,
     ContractProcessor,
@@ -31,8 +25,16 @@ from domainllm.decoding import (
     max_answer_chars,
 )
 from domainllm.guard import Guard, GuardDecision
+from domainllm.moderation import Moderator
 from domainllm.params import Strict
-from domainllm.prompting import load_prompts, render_messages
+from domainllm.prompting import (
+    SUCCESS,
+    answer_response,
+    load_prompts,
+    parse_answer,
+    render_messages,
+)
+from domainllm.rerank import Candidate, Reranker, RerankSettings
 
 
 class EngineSettings(Strict):
@@ -43,16 +45,36 @@ class EngineSettings(Strict):
     max_new_tokens: int = 256
     constrained: bool = True
     ban_duplicates: bool = True
-    # A new label may not share its first N characters with one already in the answer (0 = off).
-    distinct_prefix: int = 3
+    # A new label may not share its first N characters with one already in the answer (0 = off;
+    # the reranker's diversity pick replaced it: the ban forced letter-swapped junk).
+    distinct_prefix: int = 0
     retries: int = 2
     retry_temperature: float = 0.8
     max_label: int = 20
+    # A label may take at most this many tokens (0 = no cap): good names take 2-4, and a batch
+    # decodes until its longest answer ends.
+    max_label_tokens: int = 6
     # The model's own refusal is the second line of defence; False forces a success answer.
     model_may_block: bool = True
     threads: int = 2
     seed: int = 0
     calibration: str | None = None
+    rerank: RerankSettings = RerankSettings()
+    lexicon: str | None = None  # blocked terms for output moderation (default: the shipped one)
+
+
+def evaluated_settings(params: str | Path = "params.yaml", **overrides: Any) -> EngineSettings:
+    """The engine settings the pipeline evaluated (``predict.engine`` of the params file; the
+    defaults when the file or section is missing), with ``overrides`` applied: the CLI and the
+    server decode exactly as ``predict`` did."""
+    from domainllm.params import load_yaml, validate_section
+
+    base: dict[str, Any] = {}
+    if Path(params).is_file():
+        section = (load_yaml(params).get("predict") or {}).get("engine")
+        if section is not None:
+            base = validate_section(section, "predict.engine", EngineSettings).model_dump()
+    return EngineSettings(**{**base, **overrides})
 
 
 @dataclass
@@ -67,6 +89,8 @@ class ModelAnswer:
     raw_conf: dict[str, float] = field(default_factory=dict)
     attempts: int = 1
     cut_off: bool = False
+    candidates: list[Candidate] = field(default_factory=list)
+    moderated: list[str] = field(default_factory=list)  # generated names with a blocked term
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +98,8 @@ class ModelAnswer:
             "raw": self.raw,
             "parse_error": self.parse_error,
             "problems": self.problems,
+            "candidates": [c.to_dict() for c in self.candidates],
+            "moderated": self.moderated,
         }
 
 
@@ -114,8 +140,17 @@ class Engine:
         self.prompts = load_prompts()
         self.compiler = ConstraintCompiler(self.tok, settings.max_label, settings.model_may_block)
         self.calibrator = Calibrator.load(settings.calibration) if settings.calibration else None
+        self.moderator = Moderator.load(settings.lexicon)
+        self.reranker: Reranker | None = None
+        if settings.rerank.enabled:
+            from domainllm.judge.embed import default_embedder
+            from domainllm.judge.features import load_lexicon
+            from domainllm.moderation import DEFAULT_LEXICON
+
+            lex = load_lexicon(settings.lexicon or DEFAULT_LEXICON)
+            self.reranker = Reranker(settings.rerank, lex, default_embedder())
         self._specials = [s for s in self.tok.all_special_tokens if s]
-        self.stats = {"bans": 0, "ban_skipped": 0, "retries": 0, "cut_off": 0}
+        self.stats = {"bans": 0, "ban_skipped": 0, "retries": 0, "cut_off": 0, "moderated": 0}
 
     @classmethod
     def load(cls, model_dir: Path, guard_dir: Path | None, settings: EngineSettings) -> Engine:
@@ -133,6 +168,8 @@ class Engine:
             "guard": self.guard.info(),
             "constrained": self.settings.constrained,
             "calibrated": self.calibrator is not None,
+            "rerank": self.settings.rerank.model_dump() if self.reranker else None,
+            "lexicon_hash": self.moderator.hash,
         }
 
     # -- generation ---------------------------------------------------------------------------
@@ -145,24 +182,52 @@ class Engine:
             render_messages(safe, self.prompts), tokenize=False, add_generation_prompt=True
         )
 
+    def _token_bound(self, req: Request) -> int:
+        """Most tokens a compact answer can take under the label token cap."""
+
+        def count(text: str) -> int:
+            return len(self.tok(text, add_special_tokens=False)["input_ids"])
+
+        # a TLD may be split differently after a label: count it as its characters at most
+        tld = max(max(count(t), len(t)) for t in req.tlds)
+        per_name = count("\n") + self.settings.max_label_tokens + tld
+        return count(SUCCESS) + req.n * per_name + 1
+
+    def samples(self) -> int:
+        """Sequences sampled per request (1 without reranking)."""
+        return self.settings.rerank.samples if self.reranker else 1
+
     def _generate(self, reqs: list[Request], sample: bool, long: bool) -> list[ModelAnswer]:
+        """One batched ``generate``: ``samples()`` sequences per request, merged per request.
+
+        With reranking every sequence is sampled (``rerank.temperature``) but its first token,
+        the refusal decision, is greedy, so all of a request's sequences agree on it.
+        """
         import torch
         from transformers import GenerationConfig, LogitsProcessorList
 
         s = self.settings
-        enc = self.tok([self._prompt(r) for r in reqs], return_tensors="pt", padding=True)
+        k = self.samples()
+        rows = [r for r in reqs for _ in range(k)]
+        enc = self.tok([self._prompt(r) for r in rows], return_tensors="pt", padding=True)
+        candidates = self.reranker is not None
         proc = ContractProcessor(
-            self.compiler, reqs, s.constrained, s.ban_duplicates, s.distinct_prefix
-        )
-        bound = max(max_answer_chars(r, s.max_label) for r in reqs) + 1
+            self.compiler, rows, s.constrained, s.ban_duplicates, s.distinct_prefix,
+            greedy_first=candidates, max_label_tokens=s.max_label_tokens,
+        )  # fmt: skip
+        bound = max(max_answer_chars(r, s.max_label) for r in rows) + 1
+        if s.max_label_tokens and not long:  # status, then per name: newline, label, TLD
+            bound = min(bound, max(self._token_bound(r) for r in rows))
         if s.constrained:  # the regex bounds the answer length; `long` lifts the budget cap
             max_new = bound if long else min(s.max_new_tokens, bound)
         else:
             max_new = s.max_new_tokens * (2 if long else 1)
+        sample = sample or candidates
+        temperature = s.retry_temperature if not candidates or long else s.rerank.temperature
         cfg = GenerationConfig(
             max_new_tokens=max_new,
             do_sample=sample,
-            temperature=s.retry_temperature if sample else None,
+            temperature=temperature if sample else None,
             top_p=None,
             top_k=None,
             eos_token_id=self.compiler.eos_id,
@@ -174,33 +239,58 @@ class Engine:
             )
         proc.consume(out[:, -1])
         answers = []
-        for i, req in enumerate(reqs):
-            tr = proc.traces[i]
-            self.stats["bans"] += tr.bans
-            self.stats["ban_skipped"] += tr.ban_skipped
-            raw = "".join(self.compiler.strings[t] for t in tr.token_ids)
-            answers.append(self._parse(req, raw, not proc.finished(i), tr, self.compiler.strings))
+        for j, req in enumerate(reqs):
+            seqs = []
+            for i in range(j * k, (j + 1) * k):
+                tr = proc.traces[i]
+                self.stats["bans"] += tr.bans
+                self.stats["ban_skipped"] += tr.ban_skipped
+                raw = "".join(self.compiler.strings[t] for t in tr.token_ids)
+                seqs.append((raw, not proc.finished(i), tr))
+            answers.append(self._parse(req, seqs, self.compiler.strings))
         return answers
 
-    def _parse(self, req: Request, raw: str, cut: bool, tr: Any, strings: list[str]) -> ModelAnswer:
-        if cut:
+    def _parse(
+        self, req: Request, seqs: list[tuple[str, bool, Any]], strings: list[str]
+    ) -> ModelAnswer:
+        """One request's answer from its sequences: the first parsed one decides the status;
+        the names of all of them are the candidates (moderated, then reranked)."""
+        raw = "\n\n".join(r for r, _, _ in seqs)
+        done = [(r, tr) for r, cut, tr in seqs if not cut]
+        if not done:
             return ModelAnswer("invalid", raw, "cut off at max_new_tokens", [], None, cut_off=True)
-        try:
-            resp = parse_response(raw.strip())
-        except ValueError as exc:
-            return ModelAnswer("invalid", raw, str(exc), [], None)
-        lp = domain_logprobs(tr, strings)
+        parsed, error = [], None
+        for r, tr in done:
+            try:
+                parsed.append((*parse_answer(r), tr))
+            except ValueError as exc:
+                error = error or str(exc)
+        if not parsed:
+            return ModelAnswer("invalid", raw, error, [], None)
+        status = parsed[0][0]
+        domains: list[str] = []
+        lp: dict[str, float] = {}
+        for st, ds, tr in parsed:
+            if st != status:
+                continue
+            domains += ds
+            for d, v in domain_logprobs(tr, strings).items():
+                lp[d] = max(v, lp.get(d, -math.inf))
         raw_conf = {d: math.exp(v) for d, v in lp.items()}
-        if resp.status == "success":
-            cal = self.calibrator or (lambda p: p)
-            resp = Response(
-                status="success",
-                suggestions=[
-                    Suggestion(domain=x.domain, confidence=round(cal(raw_conf.get(x.domain, 0)), 2))
-                    for x in resp.suggestions
-                ],
-            )
-        return ModelAnswer(resp.status, raw, None, answer_problems(resp, req), resp, raw_conf)
+        # Moderation first: a name with a blocked term is never returned, whatever else it has.
+        moderated = [d for d in domains if self.moderator.blocked_term(d)]
+        self.stats["moderated"] += len(moderated)
+        domains = list(dict.fromkeys(d for d in domains if d not in moderated))
+        cands = [Candidate(d, lp.get(d, -10.0)) for d in domains]
+        if self.reranker is not None and status == "success":
+            domains = [c.domain for c in self.reranker.pick(req, cands)]
+        cal = self.calibrator or (lambda p: p)
+        conf = {d: cal(raw_conf.get(d, 0.0)) for d in domains}
+        resp = answer_response(status, domains[: req.n], conf)
+        return ModelAnswer(
+            resp.status, raw, None, answer_problems(resp, req), resp, raw_conf,
+            candidates=cands, moderated=moderated,
+        )  # fmt: skip
 
     def generate_batch(self, reqs: list[Request]) -> list[ModelAnswer]:
         """The model's answers (one batched generate; failed rows retried with sampling)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from typing import Any
 
 from domainllm.calibration import Calibrator, expected_calibration_error, is_relevant
@@ -111,4 +112,39 @@ def structure_metrics(
         "ece_raw": round(expected_calibration_error(raw, labels), 4) if raw else None,
         "ece": round(expected_calibration_error(calibrated, labels), 4) if raw else None,
         "relevant_rate": rate(sum(labels), len(labels)),
+        **rerank_metrics(models),
+    }
+
+
+def rerank_metrics(models: list[Any]) -> dict[str, Any]:
+    """Candidates the model wrote per answer, why the filter dropped them, names moderated."""
+    cands = [c for m in models if m.status == "success" for c in m.candidates]
+    drops = Counter(c.drop for c in cands if c.drop)
+    answered = sum(m.status == "success" for m in models)
+    return {
+        "candidates_per_request": round(len(cands) / answered, 2) if answered else None,
+        "candidate_drop_rate": round(sum(drops.values()) / len(cands), 4) if cands else None,
+        "candidate_drops": dict(sorted(drops.items())),
+        "moderated_names": sum(len(m.moderated) for m in models),
+    }
+
+
+def reuse_metrics(rows: list[dict[str, Any]], targets: set[str], bank: set[str]) -> dict[str, Any]:
+    """Share of returned names (by label) found verbatim among the training targets and the
+    curated bank: names are made, not recalled."""
+    labels = [
+        s["domain"].split(".", 1)[0]
+        for r in rows
+        for s in r["response"]["suggestions"]
+        if r["response"]["status"] == "success"
+    ]
+
+    def share(pool: set[str]) -> float | None:
+        return round(sum(lab in pool for lab in labels) / len(labels), 4) if labels else None
+
+    return {
+        "names": len(labels),
+        "verbatim_train_targets": share(targets),
+        "verbatim_bank": share(bank),
+        "verbatim_either": share(targets | bank),
     }

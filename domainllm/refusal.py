@@ -1,7 +1,7 @@
 """The model's own refusal decision, read in one forward pass: for each request, the log-odds of
-the answer opening ``{"status":"blocked"`` rather than ``{"status":"success"`` under the chat
-template, read at the one token where the two differ. Positive means the model itself would
-refuse when decoding greedily.
+the answer opening ``blocked`` rather than ``success`` (the compact answer's first word,
+``prompting.render_answer``) under the chat template, read at the one token where the two
+differ. Positive means the model itself would refuse when decoding greedily.
 
 Cheap enough to run after every training run (one batch of forward passes, no generation), so
 ``metrics/train/<iteration>.json`` says whether fine-tuning taught the model to refuse on its
@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from domainllm.contract import Request
-from domainllm.prompting import PromptSet, render_messages
+from domainllm.prompting import BLOCKED, SUCCESS, PromptSet, render_messages
 from domainllm.schema import Example
 
-OPENINGS = ('{"status":"blocked"', '{"status":"success"')
+OPENINGS = (BLOCKED, SUCCESS)
 
 
 def decision_ids(tok: Any, prompt: str) -> tuple[list[int], int, int]:

@@ -57,6 +57,9 @@ class TrainParams(Strict):
     # Recomputing activations saves memory a 0.5B LoRA run does not need, and costs ~1/3 more
     # time per step (TRL turns it on by default).
     gradient_checkpointing: bool = False
+    # Batches packed into one row without padding (attention kept per row by position_ids);
+    # on random batches ~1/4 of a padded batch's tokens are padding.
+    padding_free: bool = True
 
     @model_validator(mode="after")
     def _steps(self) -> TrainParams:

@@ -2,8 +2,9 @@
 peft config, the run config and its hash, and a resumable trainer.
 
 The training text is the model's chat template applied to ``render_messages(request)`` (the same
-prompt the engine uses) with ``dump_response(target)`` as the assistant turn. Only the answer
-tokens carry loss: ``completion_mask`` marks them and TRL's collator sets the rest to -100.
+prompt the engine uses) with ``render_answer(target)`` (the compact answer) as the assistant
+turn. Only the answer tokens carry loss: ``completion_mask`` marks them and TRL's collator sets
+the rest to -100.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from domainllm.contract import dump_response
 from domainllm.io import sha256_file, sha256_text
 from domainllm.params import UserError
-from domainllm.prompting import PromptSet, render_messages
+from domainllm.prompting import PromptSet, render_answer, render_messages
 from domainllm.refusal import OPENINGS, first_difference
 from domainllm.schema import Example
 from domainllm.train_config import LoraParams, RunParams, TrainParams
@@ -28,7 +28,7 @@ ADAPTER = "adapter_model.safetensors"
 def encode_example(ex: Example, tok: Any, prompts: PromptSet, max_len: int) -> dict[str, list]:
     """Token ids of prompt + answer and a mask that is 1 on the answer (and its end token)."""
     messages = render_messages(ex.request, prompts)
-    answer = {"role": "assistant", "content": dump_response(ex.target)}
+    answer = {"role": "assistant", "content": render_answer(ex.target)}
     prompt = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     full = tok.apply_chat_template([*messages, answer], tokenize=False)
     if not full.startswith(prompt):
@@ -43,10 +43,11 @@ def encode_example(ex: Example, tok: Any, prompts: PromptSet, max_len: int) -> d
 def rebalance(examples: list[Example], share: float, seed: int, spread: bool) -> list[Example]:
     """The training rows in training order, with ``share`` of them refusals (0 = as they are).
 
-    Refusals are repeated to reach ``share``; safe rows keep their order of a seeded shuffle and
-    are dropped from the end to make room. ``spread`` spaces the refusals evenly through the
-    order (trained with a sequential sampler), so every batch holds the same share of them;
-    otherwise the rows are shuffled.
+    Refusals are repeated until they are ``share`` of the rows; every safe row stays (an epoch
+    sees all of the data), so the set grows by the repeats. A split that already has ``share``
+    refusals or more is left as it is. ``spread`` spaces the refusals evenly through the order
+    (trained with a sequential sampler), so every batch holds the same share of them; otherwise
+    the rows are shuffled.
     """
     import random
 
@@ -57,10 +58,9 @@ def rebalance(examples: list[Example], share: float, seed: int, spread: bool) ->
     safe = [e for e in examples if e.target.status != "blocked"]
     if share and not blocked:
         raise ValueError("train.blocked_share > 0 but the split has no blocked rows")
-    k = round(share * len(examples)) if share else len(blocked)
+    k = max(len(blocked), round(share * len(safe) / (1 - share))) if share else len(blocked)
     picked = [blocked[i % len(blocked)] for i in range(k)]
     rng.shuffle(safe)
-    safe = safe[: len(examples) - k]
     if not spread:
         rows = picked + safe
         rng.shuffle(rows)
@@ -226,7 +226,8 @@ def sft_config(train: TrainParams, out_dir: Path, dtype: str, has_eval: bool) ->
         per_device_train_batch_size=train.batch_size,
         per_device_eval_batch_size=train.batch_size,
         gradient_accumulation_steps=train.grad_accum,
-        max_length=train.max_seq_length,
+        # build_dataset truncates to max_seq_length; TRL refuses max_length with padding_free
+        max_length=None if train.padding_free else train.max_seq_length,
         warmup_steps=train.warmup_ratio,
         weight_decay=train.weight_decay,
         lr_scheduler_type="cosine",
@@ -247,6 +248,8 @@ def sft_config(train: TrainParams, out_dir: Path, dtype: str, has_eval: bool) ->
         logging_steps=train.logging_steps,
         completion_only_loss=True,
         packing=False,
+        # one packed row per batch, rows kept apart by position_ids: no compute on padding
+        padding_free=train.padding_free,
         report_to="none",
         disable_tqdm=False,
         dataloader_num_workers=0,
@@ -273,12 +276,18 @@ def decision_offset(tok: Any) -> int:
 
 
 def _decision_trainer(base: Any) -> Any:
-    """``base`` (SFTTrainer) with ``decision_weight`` x the mean NLL of the status token added.
+    """``base`` (SFTTrainer) whose training loss projects only the answer tokens through the LM
+    head, plus ``decision_weight`` x the mean NLL of the status token.
 
-    The refusal decision is one token of a ~60-token answer: under the plain token-mean loss a
-    short run learns its base rate, not when to refuse. The extra term makes every row's
-    decision count as much as its whole answer. Eval loss stays the plain SFT loss.
+    Answer-only head: the prompt is ~85% of a row's tokens and its logits carry no loss, but
+    TRL's fused head scores every position on CPU (it compacts only on Triton devices); with a
+    151k-token vocabulary the head is a quarter of the forward compute and more of the backward.
+    Decision weight: the refusal decision is the answer's first token; under the plain
+    token-mean loss a short run learns its base rate, not when to refuse. The extra term makes
+    every row's decision count as much as its whole answer. Eval loss stays TRL's plain SFT loss.
     """
+    import torch
+    import torch.nn.functional as F
 
     class DecisionWeighted(base):
         def __init__(self, *a: Any, offset: int, weight: float, **kw: Any) -> None:
@@ -286,28 +295,39 @@ def _decision_trainer(base: Any) -> Any:
             self.decision = (offset, weight)
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            offset, weight = self.decision
-            if not (weight and model.training):
+            if not model.training or "labels" not in inputs:
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-            # TRL's fused LM head returns per-token log-probs, not logits; catch that output
-            # (asking for return_outputs would cost TRL an extra forward pass).
-            seen: list[Any] = []
-            hook = model.register_forward_hook(lambda _m, _a, out: seen.append(out))
-            try:
-                loss = super().compute_loss(model, inputs, False, num_items_in_batch)
-            finally:
-                hook.remove()
-            out = next(o for o in reversed(seen) if getattr(o, "label_mask", None) is not None)
-            mask = out.label_mask.bool()
-            has = mask.any(-1)
-            pos = (mask.int().argmax(-1) + offset).clamp(max=mask.size(1) - 1)
-            nll = -out.log_probs.gather(1, pos[:, None]).squeeze(1)
-            extra = (nll * has).sum() / has.sum().clamp(min=1)
-            # Trainer does not divide a loss normalised by num_items_in_batch by the accumulation
-            # steps; this per-micro-batch mean must be.
-            if num_items_in_batch is not None:
-                extra = extra / self.args.gradient_accumulation_steps
-            loss = loss + weight * extra
+            offset, weight = self.decision
+            lm = model.get_base_model() if hasattr(model, "get_base_model") else model
+            # padding-free batches come as one packed row with position_ids (rows restart at 0)
+            packed = inputs.get("position_ids")
+            hidden = lm.get_decoder()(
+                input_ids=inputs["input_ids"],
+                attention_mask=None if packed is not None else inputs.get("attention_mask"),
+                position_ids=packed,
+            ).last_hidden_state[:, :-1]
+            labels = inputs["labels"][:, 1:]
+            mask = labels != -100
+            logits = lm.get_output_embeddings()(hidden[mask]).float()
+            nll = F.cross_entropy(logits, labels[mask], reduction="none")
+            denom = mask.sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch
+            loss = nll.sum() / denom
+            # tokens/s and TRL's num_tokens log count every token read, as TRL does
+            read = inputs["input_ids"] if packed is not None else inputs["attention_mask"]
+            self._total_train_tokens += int(read.numel() if packed is not None else read.sum())
+            self._metrics["train"]["num_tokens"] = [self._total_train_tokens]
+            if weight:
+                # the status token: each answer's first position + offset, in nll's order (an
+                # answer is a run of labelled positions; rows, packed or not, start with a prompt)
+                flat = mask.flatten()
+                starts = flat & ~torch.cat([flat.new_zeros(1), flat[:-1]])
+                idx = (torch.cumsum(flat.long(), 0) - 1)[starts] + offset
+                extra = nll[idx[idx < len(nll)]].mean() if len(idx) else nll.sum() * 0
+                # Trainer does not divide a loss normalised by num_items_in_batch by the
+                # accumulation steps; this per-micro-batch mean must be.
+                if num_items_in_batch is not None:
+                    extra = extra / self.args.gradient_accumulation_steps
+                loss = loss + weight * extra
             return (loss, None) if return_outputs else loss
 
     return DecisionWeighted

@@ -1,10 +1,12 @@
 """python stages/predict.py --iteration baseline --model models/baseline --data data/synth/v1
-    --suites data/suites --guard models/guard --out data/predict/baseline
-    --metrics metrics/predict/baseline.json
+    --suites data/suites --guard models/guard --bank data/naming
+    --out data/predict/baseline --metrics metrics/predict/baseline.json
 
 Answers the iteration's test split and the edge and red-team suites with the guarded,
-constrained engine. The model runs on every row (also guard-blocked ones) so the safety stage
-can compare guard alone, model alone and both. Confidence is calibrated on val rows first.
+constrained, reranking engine, and reports the share of returned names found verbatim among
+the training targets and the curated bank. The model runs on every row (also guard-blocked
+ones) so the safety stage can compare guard alone, model alone and both. Confidence is
+calibrated on val rows first.
 """
 
 from __future__ import annotations
@@ -17,23 +19,27 @@ from typing import Any
 from tqdm import tqdm
 
 from domainllm.calibration import Calibrator
-from domainllm.contract import Request
+from domainllm.contract import Request, Response
 from domainllm.engine import Answer, Engine
 from domainllm.io import read_json, read_jsonl, sha256_file, sha256_tree, write_json, write_jsonl
+from domainllm.moderation import DEFAULT_LEXICON
 from domainllm.params import UserError, load_section, run_stage
 from domainllm.predict import (
     PredictParams,
     calibration_points,
     prediction_row,
+    reuse_metrics,
     select,
     structure_metrics,
 )
+from domainllm.synth.bank import load_bank
 
 
 def answer_all(engine: Engine, rows: list[dict[str, Any]], desc: str) -> list[Answer]:
-    """Answer rows in batches (sorted by length so a batch pads little), in input order."""
+    """Answer rows in batches, in input order. Batched by requested count, then description
+    length: a batch decodes until its longest answer ends and pads to its longest prompt."""
     reqs = [Request.model_validate(r["request"]) for r in rows]
-    order = sorted(range(len(reqs)), key=lambda i: len(reqs[i].description))
+    order = sorted(range(len(reqs)), key=lambda i: (reqs[i].n, len(reqs[i].description)))
     out: dict[int, Answer] = {}
     bs = engine.settings.batch_size
     for start in tqdm(range(0, len(order), bs), desc=desc, unit="batch"):
@@ -53,7 +59,7 @@ def model_hash(model_dir: Path) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for flag in ("iteration", "model", "data", "suites", "guard", "out", "metrics"):
+    for flag in ("iteration", "model", "data", "suites", "guard", "bank", "out", "metrics"):
         ap.add_argument(f"--{flag}", required=True)
     a = ap.parse_args()
     params = load_section("predict", PredictParams)
@@ -87,6 +93,7 @@ def main() -> None:
     metrics: dict[str, Any] = {"by_suite": {}}
     all_rows: list[dict[str, Any]] = []
     all_answers: list[Answer] = []
+    answers_by: dict[str, list[Answer]] = {}
     t_total = 0.0
     for suite in ("test", "edge", "redteam"):
         t0 = time.perf_counter()
@@ -98,10 +105,23 @@ def main() -> None:
             [prediction_row(r, suite, x) for r, x in zip(rows[suite], answers, strict=True)],
         )
         metrics["by_suite"][suite] = structure_metrics(rows[suite], answers, cal, wall)
+        answers_by[suite] = answers
         all_rows += rows[suite]
         all_answers += answers
     info = engine.info()
     metrics.update(structure_metrics(all_rows, all_answers, cal, t_total))
+    targets = {
+        s.domain.split(".", 1)[0]
+        for r in read_jsonl(Path(a.data) / "train.jsonl")
+        for s in Response.model_validate(r["target"]).suggestions
+    }
+    answered = [
+        prediction_row(r, suite, x)
+        for suite in ("test", "edge")
+        for r, x in zip(rows[suite], answers_by[suite], strict=True)
+    ]
+    bank = load_bank(Path(a.bank), DEFAULT_LEXICON).all_names()
+    metrics["reuse"] = reuse_metrics(answered, targets, bank)
     metrics.update(
         {
             "iteration": a.iteration,

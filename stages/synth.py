@@ -2,6 +2,8 @@
 
 Build one synthetic dataset version (params.yaml `synth`): train/val/test JSONL + card.md.
 `--failures` is the discover failures JSON that v2 upweights (`none`: no failures known).
+With `synth.teacher.backend: openai` an OpenAI-compatible teacher names the safe rows
+(cached under `--teacher-cache`); its names replace the bank targets where they pass the checks.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from domainllm.synth.builder import to_row
 from domainllm.synth.card import render_card
 from domainllm.synth.config import SynthParams
 from domainllm.synth.generate import build_version
+from domainllm.synth.teacher import Teacher, TeacherParams, apply_teacher
 
 
 def load_failures(arg: str) -> dict[str, Any] | None:
@@ -34,12 +37,31 @@ def load_failures(arg: str) -> dict[str, Any] | None:
     return data
 
 
+def ask_teacher(built: Any, tp: TeacherParams, cache: Path, lexicon: Path) -> str:
+    """Teacher names for every split's safe rows (in place); the card section saying so."""
+    from domainllm.judge.features import load_lexicon
+
+    teacher = Teacher(tp, cache)
+    lex = load_lexicon(lexicon)
+    lines = ["", "## Teacher", "", f"`{tp.model}` at `{tp.base_url}`, prompt "
+             f"{teacher.prompt_hash} (prompts/teacher/):", ""]  # fmt: skip
+    try:
+        for split, rows in built.splits.items():
+            built.splits[split], stats = apply_teacher(rows, teacher, lex)
+            lines.append(f"- {split}: {stats.as_dict()}")
+            print(f"teacher {split}: {stats.as_dict()}", flush=True)
+    finally:
+        teacher.close()
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[2])
     ap.add_argument("--version", required=True)
     ap.add_argument("--failures", required=True)
     ap.add_argument("--bank", type=Path, help="curated naming bank folder (data/naming)")
     ap.add_argument("--lexicon", type=Path, default=Path("prompts/judge/lexicon.yaml"))
+    ap.add_argument("--teacher-cache", type=Path, default=Path("cache/teacher"))
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--params", default="params.yaml")
     a = ap.parse_args()
@@ -52,10 +74,14 @@ def main() -> None:
     t0 = time.perf_counter()
     bank = load_bank(a.bank, a.lexicon) if a.bank else None
     built = build_version(params, a.version, failures, bank)
+    teacher_note = ""
+    if params.teacher.backend != "none":
+        teacher_note = ask_teacher(built, params.teacher, a.teacher_cache, a.lexicon)
     for split, rows in built.splits.items():
         write_jsonl(a.out / f"{split}.jsonl", (to_row(e) for e in rows))
     recipe = params.versions[a.version].model_dump(exclude={"failures"}, exclude_none=True)
-    atomic_write_text(a.out / "card.md", render_card(a.version, built, params.seed, recipe))
+    card = render_card(a.version, built, params.seed, recipe) + teacher_note
+    atomic_write_text(a.out / "card.md", card)
     counts = {s: len(r) for s, r in built.splits.items()}
     print(f"synth {a.version}: {counts} in {time.perf_counter() - t0:.1f}s -> {a.out}")
 

@@ -10,8 +10,17 @@ import pytest
 from enginefixtures import tiny_engine
 
 from domainllm.calibration import Calibrator, expected_calibration_error, is_relevant
-from domainllm.contract import Request, answer_problems, dump_response, parse_response
+from domainllm.contract import (
+    Request,
+    Response,
+    Suggestion,
+    answer_problems,
+    blocked,
+    dump_response,
+    parse_response,
+)
 from domainllm.decoding import answer_regex, max_answer_chars
+from domainllm.prompting import parse_answer, render_answer
 from domainllm.tiny import make_tiny_model
 
 REQUESTS = [
@@ -33,28 +42,33 @@ def engine(tiny_dir):
     return tiny_engine(tiny_dir)
 
 
-def test_regex_accepts_canonical_answers_and_rejects_violations() -> None:
+def test_regex_accepts_compact_answers_and_rejects_violations() -> None:
     req = Request(description="x", tlds=".com,.io", n=2)
     rx = re.compile(answer_regex(req))
-    good = dump_response(
-        {
-            "status": "success",
-            "suggestions": [
-                {"domain": "bean.com", "confidence": 0.9},
-                {"domain": "brew.io", "confidence": 1.0},
-            ],
-        }
+    ok = Response(
+        status="success",
+        suggestions=[
+            Suggestion(domain="bean.com", confidence=0.9),
+            Suggestion(domain="brew.io", confidence=1.0),
+        ],
     )
+    good = render_answer(ok)
+    assert good == "success\nbean.com\nbrew.io"
     assert rx.fullmatch(good)
-    assert rx.fullmatch(dump_response({"status": "blocked", "suggestions": []}))
+    assert rx.fullmatch(render_answer(blocked()))
     for bad in (
         good.replace("brew.io", "brew.net"),
         good.replace("brew", "br-ew"),
         good.replace("brew", "brew2"),
-        good.replace("0.9", "0.9999"),
+        good + "\nmore.com",
+        good.replace("success", "blocked"),
     ):
         assert not rx.fullmatch(bad), bad
+    assert re.compile(answer_regex(req, k=3)).fullmatch(good + "\nmore.com")
     assert len(good) <= max_answer_chars(req)
+    assert parse_answer(good) == ("success", ["bean.com", "brew.io"])
+    with pytest.raises(ValueError, match="start with"):
+        parse_answer('{"status":"success"}')
 
 
 def test_constrained_tiny_model_answers_satisfy_every_constraint(engine) -> None:
@@ -123,3 +137,27 @@ def test_distinct_prefix_ban_gives_labels_with_different_starts(tiny_dir) -> Non
         assert answer_problems(a.response, req) == []
         heads = [lab[:2] for lab in labels]
         assert len(set(heads)) == len(heads), labels
+
+
+def test_label_token_cap_forces_the_label_to_end(tiny_dir) -> None:
+    """After ``max_label_tokens`` label tokens only a token that starts the TLD is allowed; an
+    extreme cap of 1 still gives answers that satisfy every request."""
+    import torch
+
+    from domainllm.decoding import ContractProcessor
+
+    eng = tiny_engine(tiny_dir)
+    strings = eng.compiler.strings
+    ids = {s: i for i, s in enumerate(strings) if s}
+    letters = [ids[c] for c in "abc"]
+    proc = ContractProcessor(eng.compiler, REQUESTS[:1], max_label_tokens=3)
+    status = eng.tok("success\n", add_special_tokens=False)["input_ids"]
+    for n_label, capped in ((2, False), (3, True)):
+        proc.traces[0].token_ids = status + letters[:n_label]
+        scores = torch.zeros(1, len(strings))
+        proc._cap(0, scores)
+        allowed = {strings[i] for i in torch.isfinite(scores[0]).nonzero().flatten().tolist()}
+        assert all(s.startswith(".") for s in allowed) is capped
+    one = tiny_engine(tiny_dir, max_label_tokens=1)
+    for req, a in zip(REQUESTS, one.answer_batch(REQUESTS, run_blocked=True), strict=True):
+        assert answer_problems(a.response, req) == []

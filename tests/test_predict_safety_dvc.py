@@ -58,7 +58,7 @@ def rows(texts: list[tuple[str, str]], start: int, tf: str | None = None) -> str
 
 @pytest.mark.slow
 def test_guard_predict_safety_stages_through_dvc(tmp_path: Path) -> None:
-    for d in ("domainllm", "stages", "prompts", "docs"):
+    for d in ("domainllm", "stages", "prompts", "docs", "data/naming"):
         shutil.copytree(ROOT / d, tmp_path / d, ignore=shutil.ignore_patterns("__pycache__"))
     make_tiny_model(tmp_path / "models" / "tiny")
     data = [(t, "safe") for t in SAFE] + [(t, c) for t, c in UNSAFE]

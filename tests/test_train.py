@@ -118,8 +118,7 @@ def test_answer_only_mask(tiny: tuple[Path, Path]) -> None:
     enc = T.encode_example(ex, tok, load_prompts(), max_len=10_000)
     ids, mask = enc["input_ids"], enc["completion_mask"]
     answer = tok.decode([i for i, m in zip(ids, mask, strict=True) if m])
-    target = '{"status":"success","suggestions":[{"domain":"beanhub.com","confidence":0.9}]}'
-    assert answer == target + "<|im_end|>"
+    assert answer == "success\nbeanhub.com<|im_end|>"  # the compact answer, no JSON
     assert enc["completion_mask"][0] == 0 and len(enc["input_ids"]) == len(enc["completion_mask"])
     ds, stats = T.build_dataset(make_examples(4), tok, load_prompts(), max_len=20)
     assert stats["dropped"] == 4 and len(ds) == 0  # the prompt alone exceeds 20 tokens
@@ -252,7 +251,9 @@ def test_lora_config_last_layers() -> None:
 def test_rebalance_repeats_refusals_to_the_share() -> None:
     rows = make_examples(16)  # 4 refusals
     out = T.rebalance(rows, 0.5, seed=1, spread=False)
-    assert len(out) == 16 and sum(r.target.status == "blocked" for r in out) == 8
+    # every safe row stays (a full epoch); refusals repeat to half of the rows
+    assert len(out) == 24 and sum(r.target.status == "blocked" for r in out) == 12
+    assert {r.id for r in rows} == {r.id for r in out}
     assert [r.id for r in out] == [r.id for r in T.rebalance(rows, 0.5, 1, False)]  # seeded
     assert T.rebalance(rows, 0.0, seed=1, spread=False) is rows
     with pytest.raises(ValueError, match="no blocked rows"):
@@ -263,6 +264,7 @@ def test_rebalance_repeats_refusals_to_the_share() -> None:
 def test_spread_puts_the_same_share_of_refusals_in_every_batch(share: float) -> None:
     rows = make_examples(40)  # 10 refusals: 25% with or without rebalancing
     out = T.rebalance(rows, share, seed=3, spread=True)
+    assert len(out) == 40
     assert len(out) == 40 and len({r.id for r in out}) == 40  # 10 refusals: none repeated
     blocked = [r.target.status == "blocked" for r in out]
     assert [sum(blocked[i : i + 4]) for i in range(0, 40, 4)] == [1] * 10  # batch 4: one each
@@ -333,8 +335,9 @@ def test_trainer_batches_follow_the_spread_order(
     trainer = T.make_trainer(model, tok, ds, None, rp, tmp_path, "fp32", [])
     per_batch = []
     for batch in trainer.get_train_dataloader():
-        answers = [tok.decode(ids[ids != -100]) for ids in batch["labels"]]
-        per_batch.append(sum('"status":"blocked"' in a for a in answers))
+        # padding-free: one packed row per batch; each refusal answer is "blocked<|im_end|>"
+        answers = "".join(tok.decode(ids[ids != -100]) for ids in batch["labels"])
+        per_batch.append(answers.count("blocked<|im_end|>"))
     assert len(per_batch) == 8 and sum(per_batch) == 8
     assert (per_batch == [1] * 8) is spread  # random batches: some get none, some two
 

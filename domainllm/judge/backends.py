@@ -10,18 +10,15 @@ that still fails after the retries gets ``error`` set and is not cached, so a re
 from __future__ import annotations
 
 import copy
-import os
-import random
-import threading
-import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from domainllm.io import read_json, sha256_tree
 from domainllm.judge.checklist import Checklist, JudgeItem
+from domainllm.llm import ChatClient, Failures
 from domainllm.params import UserError
 
 
@@ -32,33 +29,6 @@ class Verdict:
     scores: dict[str, float] | None
     error: str | None = None
     mass: float | None = None  # local: mean probability on true/false (format adherence)
-
-
-@dataclass
-class Failures:
-    """Counts of every failed call or reply (retried or final), thread-safe."""
-
-    timeout: int = 0
-    connection: int = 0
-    rate_limited: int = 0
-    server_error: int = 0
-    client_error: int = 0
-    unparseable: int = 0
-    failed_items: int = 0
-
-    def __post_init__(self) -> None:
-        self._lock = threading.Lock()
-
-    def add(self, kind: str) -> None:
-        """Count one failure of ``kind``."""
-        with self._lock:
-            setattr(self, kind, getattr(self, kind) + 1)
-
-    def as_dict(self) -> dict[str, int]:
-        """The counts plus their total."""
-        d = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
-        d["total_calls_failed"] = sum(v for k, v in d.items() if k != "failed_items")
-        return d
 
 
 class Backend(Protocol):
@@ -87,52 +57,15 @@ class OpenAIBackend:
         concurrency: int,
         failures: Failures,
     ) -> None:
-        from openai import OpenAI
-
-        key = os.environ.get(api_key_env) if api_key_env else "not-needed"
-        if not key:
-            raise UserError(f"judge: environment variable {api_key_env} is not set (export it)")
-        # max_retries=0: the SDK would retry silently; we retry ourselves to count failures.
-        self.client = OpenAI(base_url=base_url, api_key=key, timeout=timeout_s, max_retries=0)
+        self.client = ChatClient(
+            model, base_url, api_key_env, timeout_s, max_retries, backoff_s, failures, "judge"
+        )
         self.prompt, self.model_id = prompt, model
-        self.max_retries, self.backoff_s, self.concurrency = max_retries, backoff_s, concurrency
+        self.concurrency = concurrency
         self.failures = failures
 
-    def _retry_after(self, exc: Any) -> float | None:
-        resp = getattr(exc, "response", None)
-        value = resp.headers.get("retry-after") if resp is not None else None
-        try:
-            return min(float(value), 60.0) if value is not None else None
-        except ValueError:
-            return None
-
     def _complete(self, messages: list[dict[str, str]]) -> str:
-        import openai
-
-        for attempt in range(self.max_retries + 1):
-            wait = None
-            try:
-                resp = self.client.chat.completions.create(
-                    model=self.model_id, messages=messages, temperature=0, max_tokens=120
-                )
-                return resp.choices[0].message.content or ""
-            except openai.APITimeoutError:
-                kind = "timeout"
-            except openai.APIConnectionError:
-                kind = "connection"
-            except openai.RateLimitError as exc:
-                kind, wait = "rate_limited", self._retry_after(exc)
-            except openai.APIStatusError as exc:
-                if exc.status_code < 500:
-                    self.failures.add("client_error")  # 4xx other than 429: retrying won't help
-                    raise RuntimeError(f"HTTP {exc.status_code} from judge server") from None
-                kind, wait = "server_error", self._retry_after(exc)
-            self.failures.add(kind)
-            if attempt == self.max_retries:
-                raise RuntimeError(f"{kind} after {attempt + 1} attempts")
-            backoff = min(30.0, self.backoff_s * 2**attempt) * (0.5 + random.random())
-            time.sleep(wait if wait is not None else backoff)
-        raise AssertionError("unreachable")
+        return self.client.complete(messages)
 
     def _one(self, item: JudgeItem) -> Verdict:
         try:

@@ -36,9 +36,12 @@ _WORD = re.compile(r"[a-z]+")
 SHORT_WORDS = frozenset({"a", "i", "go", "my", "up", "me", "we", "on", "in", "to", "by", "of", "no",
                          "so", "be", "do", "hi", "ok", "oh", "us", "it", "at", "an", "as", "is",
                          "or", "io", "ai", "co"})  # fmt: skip
-# Words that make a label a placeholder, not a name (name.com, appname.app, shopnamecom.shop).
+# Words that make a label a placeholder, not a name (name.com, appname.app, shopnamecom.shop),
+# and words of the request's own instructions a model copies (hyphensno.com, nashvillepuns.dev).
 PLACEHOLDER = frozenset({"name", "names", "domain", "example", "website", "yourname", "mysite",
-                         "yoursite", "sitename", "brandname", "com", "www", "http"})  # fmt: skip
+                         "yoursite", "sitename", "brandname", "com", "www", "http",
+                         "hyphen", "hyphens", "digit", "digits", "pun", "puns", "tld", "tlds",
+                         "suggestion", "suggestions"})  # fmt: skip
 BARE = frozenset({"ai", "io", "co", "com", "net", "org", "app", "dev", "www", "web", "site", "shop",
                   "store", "online", "biz", "info"})  # fmt: skip
 
@@ -124,7 +127,7 @@ def label_of(domain: str) -> str:
 
 
 @functools.cache
-def _vocab() -> dict[str, float]:
+def word_zipfs() -> dict[str, float]:
     """English words -> Zipf frequency (wordfreq's top 60k, letters only)."""
     from wordfreq import top_n_list, zipf_frequency
 
@@ -144,7 +147,7 @@ def _bigrams() -> dict[str, float]:
 
 def segment(text: str) -> list[tuple[str, bool]]:
     """Best split of letters into (part, is_word): few, frequent words; unknown runs cost most."""
-    vocab = _vocab()
+    vocab = word_zipfs()
     n = len(text)
     best: list[tuple[float, int, bool]] = [(0.0, 0, True)] + [(math.inf, 0, False)] * n
     for end in range(1, n + 1):
@@ -176,7 +179,7 @@ def _edits1(word: str) -> set[str]:
 
 def near_word(chunk: str, min_zipf: float = 3.0) -> str | None:
     """A frequent word one edit away from a non-word chunk (a misspelling), if there is one."""
-    vocab = _vocab()
+    vocab = word_zipfs()
     if len(chunk) < 4 or chunk in vocab:
         return None
     hits = [(vocab[w], w) for w in _edits1(chunk) if vocab.get(w, 0.0) >= min_zipf]
@@ -201,7 +204,7 @@ def _misspelt_request(parts: list[str], desc_words: set[str], letters: str) -> b
     verbatim does not count ('vegansorbets' segments as 'vegans|or|bets'; 'sorbets' is there)."""
     words = {w for w in desc_words if len(w) >= 4}
     spelled = {w for w in words if w in letters}
-    vocab = _vocab()
+    vocab = word_zipfs()
     for chunk in _runs(parts):
         if len(chunk) < 4 or chunk in words or chunk in vocab:  # 'bean' for 'beans' is fine
             continue
@@ -256,7 +259,7 @@ def _unsafe(letters: str, words: list[str], lex: Lexicon, desc: str) -> float:
 
 def name_features(domain: str, req: Request, lex: Lexicon) -> dict[str, float]:
     """Every deterministic feature of one domain for one request (relevance added later)."""
-    vocab = _vocab()
+    vocab = word_zipfs()
     label = label_of(domain.lower())
     letters = re.sub(r"[^a-z]", "", label)
     chunks = [c for c in re.split(r"[^a-z]+", label) if c]

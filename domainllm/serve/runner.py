@@ -137,23 +137,16 @@ def pick_model(model: Path | None) -> Path:
 def engine_settings(args: argparse.Namespace, model: Path, batch: int) -> Any:
     """The evaluated engine settings (params.yaml predict.engine), the iteration's calibration,
     and one generate call per server batch."""
-    from domainllm.engine import EngineSettings
+    from domainllm.engine import evaluated_settings
 
-    base: dict[str, Any] = {}
-    if args.params.is_file():
-        from domainllm.params import load_yaml, validate_section
-
-        section = (load_yaml(args.params).get("predict") or {}).get("engine")
-        if section is not None:
-            base = validate_section(section, "predict.engine", EngineSettings).model_dump()
     cal = args.calibration or Path("data/predict") / model.name / "calibration.json"
     if args.calibration is not None and not cal.is_file():
         raise UserError(f"--calibration {cal}: file not found")
-    base["calibration"] = str(cal) if cal.is_file() else None
-    base["batch_size"] = batch
+    extra: dict[str, Any] = {"calibration": str(cal) if cal.is_file() else None}
+    extra["batch_size"] = batch
     if args.threads is not None:
-        base["threads"] = args.threads
-    return EngineSettings(**base)
+        extra["threads"] = args.threads
+    return evaluated_settings(args.params, **extra)
 
 
 def run(args: argparse.Namespace) -> None:

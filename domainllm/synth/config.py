@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from domainllm.params import Strict
 from domainllm.schema import Group
+from domainllm.synth.teacher import TeacherParams
 
 Share = Annotated[float, Field(ge=0.0, le=0.5)]
 
@@ -81,6 +82,7 @@ class SynthParams(Strict):
     splits: Splits = Splits()
     shares: Shares = Shares()
     versions: dict[str, Version]
+    teacher: TeacherParams = TeacherParams()  # none: targets from the curated bank only
 
     @model_validator(mode="after")
     def _bases(self) -> SynthParams:

@@ -1,0 +1,178 @@
+"""Overgenerate, filter, rerank: pick the ``n`` names to return from the model's candidates.
+
+The engine samples ``RerankSettings.samples`` answers per request in one batched ``generate``
+(temperature ``temperature``; the refusal decision, the first token, stays greedy), pools
+their names, then:
+
+1. **filter**: drop what a naming expert would never shortlist, from deterministic checks of
+   ``domainllm/judge/features.py``: broken constraints, over 20 characters, bare or 3-letter
+   non-words, placeholders (``name.com``), famous brands and one-letter knock-offs, repeated
+   parts (``studiostudio``), misspellings (``flvorist``), and a single dictionary word or common
+   two-word phrase on ``.com`` (surely registered: ``honey.com``). Blocked terms were already
+   removed by moderation and never come back; the other drops return, best first, only when too
+   few candidates pass.
+2. **score**: relevance (all-MiniLM-L6-v2, the name read as words vs the description),
+   pronounceability, share of the name made of real words, the model's own mean token
+   probability, a penalty for a bare dictionary word on any TLD and one for length, weighed
+   by hand-set weights in params.
+3. **pick** with maximal marginal relevance: each next name maximises
+   ``lambda * score - (1 - lambda) * similarity to the names already picked`` (shared words or
+   a shared 4-letter start), so five variations of one idea do not crowd out other ideas.
+
+The name judge (``domainllm/judge``) shares the deterministic features and the MiniLM
+relevance with this reranker, but not its calibrated regression: the instrument that measures
+the names is not the model that picks them (README, "What the reranker and the judge share").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from domainllm.contract import Request
+from domainllm.judge.features import Lexicon, label_of, name_features, segment, spoken
+from domainllm.params import Strict
+
+Weight = Annotated[float, Field(ge=0)]
+# Feature -> reason: a candidate with the feature set is dropped (unless too few pass).
+DROP = {
+    "invalid": "invalid",
+    "constraint_broken": "constraint",
+    "too_long": "too_long",
+    "bare": "bare",
+    "short_nonword": "short_nonword",
+    "placeholder": "placeholder",
+    "brand": "brand",
+    "unsafe_word": "unsafe_word",
+    "repeated": "repeated",
+    "misspelling": "misspelling",
+    "misspelt_request": "misspelling",
+}
+TAKEN_PHRASE = 0.5  # features['phrase'] (bigram Zipf / 8): a common two-word phrase
+
+
+class RerankSettings(Strict):
+    """``predict.engine.rerank``: how many candidates, the filter, the score weights."""
+
+    enabled: bool = True
+    samples: Annotated[int, Field(ge=1, le=8)] = 2  # sampled answers of n names per request
+    temperature: Annotated[float, Field(gt=0, le=2.0)] = 0.8
+    drop_taken: bool = True  # single dictionary words / common phrases on .com
+    relevance: Weight = 1.0
+    pronounceable: Weight = 0.3
+    words: Weight = 0.3
+    model_prob: Weight = 0.3
+    generic: Weight = 0.3  # a single dictionary word on any TLD is bland ('bank.net')
+    length: Weight = 0.03  # per character over 10
+    mmr_lambda: Annotated[float, Field(ge=0, le=1)] = 0.7
+
+
+@dataclass
+class Candidate:
+    """One generated name with its features, score and why it was dropped (if it was)."""
+
+    domain: str
+    logprob: float
+    features: dict[str, float] = field(default_factory=dict)
+    score: float = 0.0
+    drop: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"domain": self.domain, "score": round(self.score, 3), "drop": self.drop}
+
+
+def likely_taken(domain: str, f: dict[str, float]) -> bool:
+    """A single dictionary word or a common two-word phrase on .com: surely registered."""
+    return domain.endswith(".com") and (f["dictionary_word"] > 0 or f["phrase"] >= TAKEN_PHRASE)
+
+
+def drop_reason(c: Candidate, s: RerankSettings) -> str | None:
+    """Why a candidate is filtered out, or None."""
+    for feat, reason in DROP.items():
+        if c.features.get(feat, 0.0) > 0:
+            return reason
+    if s.drop_taken and likely_taken(c.domain, c.features):
+        return "taken"
+    return None
+
+
+def score(c: Candidate, s: RerankSettings) -> float:
+    """The weighted score of one candidate (higher is better)."""
+    f = c.features
+    return (
+        s.relevance * f["relevance"]
+        + s.pronounceable * f["pronounceable"]
+        + s.words * f["coverage"]
+        + s.model_prob * math.exp(c.logprob)
+        - s.generic * f["dictionary_word"]
+        - s.length * max(0.0, f["length"] - 10)
+    )
+
+
+def words_of(domain: str) -> set[str]:
+    """The words a name is made of ('beanhaven.com' -> {'bean', 'haven'})."""
+    label = re.sub(r"[^a-z]", "", label_of(domain))
+    return {p for p, _ in segment(label) if len(p) >= 3} or {label}
+
+
+def similarity(a: str, b: str) -> float:
+    """1 for a shared word or a shared 4-letter start, else the Jaccard of their words."""
+    la, lb = label_of(a), label_of(b)
+    wa, wb = words_of(a), words_of(b)
+    if la[:4] == lb[:4] or wa & wb:
+        return max(len(wa & wb) / len(wa | wb), 0.5) if wa & wb else 0.5
+    return 0.0
+
+
+def mmr(cands: list[Candidate], n: int, lam: float) -> list[Candidate]:
+    """``n`` candidates by maximal marginal relevance (score vs similarity to those picked)."""
+    picked: list[Candidate] = []
+    pool = list(cands)
+    while pool and len(picked) < n:
+        best = max(
+            pool,
+            key=lambda c: (
+                lam * c.score
+                - (1 - lam) * max((similarity(c.domain, p.domain) for p in picked), default=0.0)
+            ),
+        )
+        picked.append(best)
+        pool.remove(best)
+    return picked
+
+
+class Reranker:
+    """Filters, scores and picks candidates (features from the judge module, MiniLM relevance)."""
+
+    def __init__(self, settings: RerankSettings, lexicon: Lexicon, embedder: Any) -> None:
+        self.s = settings
+        self.lex = lexicon
+        self.embedder = embedder
+
+    def featurize(self, req: Request, cands: list[Candidate]) -> None:
+        """Deterministic features plus ``relevance`` (cosine of the name and the description)."""
+        if not cands:
+            return
+        vecs = self.embedder.encode([req.description] + [spoken(c.domain) for c in cands])
+        for c, v in zip(cands, vecs[1:], strict=True):
+            c.features = name_features(c.domain, req, self.lex)
+            c.features["relevance"] = float(v @ vecs[0])
+
+    def pick(self, req: Request, cands: list[Candidate]) -> list[Candidate]:
+        """The ``req.n`` names to return: filtered, scored, picked by MMR (dropped ones refill
+        only when too few pass; the result may be shorter when fewer candidates exist)."""
+        self.featurize(req, cands)
+        for c in cands:
+            c.score = score(c, self.s)
+            c.drop = drop_reason(c, self.s)
+        ranked = sorted(cands, key=lambda c: -c.score)
+        kept = [c for c in ranked if c.drop is None]
+        picked = mmr(kept, req.n, self.s.mmr_lambda)
+        if len(picked) < req.n:  # refill from the soft drops, best first (never invalid ones)
+            soft = [c for c in ranked if c.drop not in (None, "invalid", "constraint")]
+            picked += soft[: req.n - len(picked)]
+        return picked

@@ -1,0 +1,146 @@
+"""Overgenerate-filter-rerank and output moderation: what is dropped, what is picked, and that
+no returned name ever carries a blocked term (CLI, API and predict all answer through Engine)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from enginefixtures import tiny_engine
+
+from domainllm.contract import Request
+from domainllm.judge.features import load_lexicon
+from domainllm.moderation import DEFAULT_LEXICON, Moderator
+from domainllm.rerank import Candidate, Reranker, RerankSettings, mmr, similarity
+from domainllm.tiny import make_tiny_model
+
+
+class BagEmbedder:
+    """A deterministic stand-in for MiniLM: unit vectors of letter counts (no model load)."""
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), 26))
+        for i, t in enumerate(texts):
+            for c in t.lower():
+                if "a" <= c <= "z":
+                    out[i, ord(c) - 97] += 1
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+@pytest.fixture(scope="module")
+def moderator() -> Moderator:
+    return Moderator.load()
+
+
+@pytest.mark.parametrize(
+    "domain",
+    ["killzone.com", "k1llzone.io", "pornhub.com", "xxxdeals.shop", "sexshop.com",
+     "murder-hub.net", "hitlers.com", "fuckboy.app", "weedkiller.com"],
+)  # fmt: skip
+def test_moderation_blocks_terms_after_normalisation(moderator: Moderator, domain: str) -> None:
+    assert moderator.blocked_term(domain)
+
+
+@pytest.mark.parametrize(
+    "domain",
+    ["therapist.com", "skillshare.io", "grapevine.com", "essexyarn.co", "cocktailcorner.com",
+     "methodworks.com", "scampi.shop", "beanhaven.com", "analytics.ai", "scunthorpe.co"],
+)  # fmt: skip
+def test_moderation_keeps_words_that_only_contain_a_term(moderator: Moderator, domain: str) -> None:
+    assert moderator.blocked_term(domain) is None
+
+
+def reranker(**kw: object) -> Reranker:
+    return Reranker(RerankSettings(**kw), load_lexicon(DEFAULT_LEXICON), BagEmbedder())
+
+
+def test_filter_drops_what_no_expert_shortlists_and_keeps_good_names() -> None:
+    req = Request(description="artisan coffee roaster in Portland", tlds=[".com"], n=3)
+    names = {
+        "beanharbor.com": None,
+        "roastcove.com": None,
+        "emberbean.com": None,
+        "coffee.com": "taken",  # a dictionary word on .com
+        "starbucks.com": "brand",
+        "coffe.com": "misspelling",
+        "ai.com": "bare",
+        "name.com": "placeholder",
+        "roastroast.com": "repeated",
+        "hyphensno.com": "placeholder",  # the request's instructions copied into a name
+    }
+    cands = [Candidate(d, -1.0) for d in names]
+    picked = reranker().pick(req, cands)
+    assert {c.domain for c in picked} == {d for d, why in names.items() if why is None}
+    assert {c.domain: c.drop for c in cands} == names
+
+
+def test_too_few_pass_refills_from_soft_drops_never_from_invalid() -> None:
+    req = Request(description="coffee shop", tlds=[".com"], n=3)
+    cands = [Candidate("beanharbor.com", -1.0), Candidate("coffee.com", -0.1),
+             Candidate("bean.io", -0.1)]  # fmt: skip
+    picked = [c.domain for c in reranker().pick(req, cands)]
+    assert picked == ["beanharbor.com", "coffee.com"]  # .io breaks the request: never returned
+
+
+def test_mmr_prefers_a_new_idea_over_a_variant_of_the_first() -> None:
+    a, b, c = (Candidate(d, 0) for d in ("brewhaven.com", "brewnest.com", "roastcove.com"))
+    a.score, b.score, c.score = 1.0, 0.95, 0.8
+    assert similarity(a.domain, b.domain) > similarity(a.domain, c.domain)
+    assert [x.domain for x in mmr([a, b, c], 2, 0.7)] == ["brewhaven.com", "roastcove.com"]
+    assert [x.domain for x in mmr([a, b, c], 2, 1.0)] == ["brewhaven.com", "brewnest.com"]
+
+
+UNSAFE_RAW = "success\nkillzone.com\nbeanharbor.com\np0rnhub.com\nroastcove.com\nsexyshop.com"
+
+
+@pytest.mark.parametrize(
+    "description",
+    ["🔥🔥 coffee ☕☕ shop 🚀", "shop", "pest control that kills termites", "coffee"],
+)
+def test_no_returned_name_carries_a_blocked_term(tmp_path, description: str) -> None:
+    """Whatever the model writes, moderation removes names with a blocked term before they are
+    returned: the model's text is replaced by one full of unsafe names for emoji-laden,
+    one-word and borderline requests."""
+    eng = tiny_engine(make_tiny_model(tmp_path / "tiny"), retries=0)
+    req = Request(description=description, tlds=[".com"], n=2)
+    ans = eng._parse(req, [(UNSAFE_RAW, False, _trace())], eng.compiler.strings)
+    got = [s.domain for s in ans.response.suggestions]
+    assert got and not any(eng.moderator.blocked_term(d) for d in got), got
+    assert set(ans.moderated) == {"killzone.com", "p0rnhub.com", "sexyshop.com"}
+    # and end to end: every name the tiny model returns for such requests passes moderation
+    for a in eng.answer_batch([req], run_blocked=True):
+        assert not any(eng.moderator.blocked_term(s.domain) for s in a.response.suggestions)
+
+
+def _trace():
+    from domainllm.decoding import RowTrace
+
+    return RowTrace()
+
+
+def test_sampled_sequences_share_the_greedy_refusal_decision(tmp_path) -> None:
+    """Names are sampled, the first token (blocked/success) is not: every sequence of a request
+    opens with the same word, so the refusal does not depend on the sampling seed."""
+    eng = tiny_engine(make_tiny_model(tmp_path / "tiny"), model_may_block=True, retries=0)
+    reqs = [Request(description=d, tlds=[".com"], n=2) for d in ("bakery", "bike shop", "gym")]
+    for seed in (0, 1):
+        eng.settings = eng.settings.model_copy(update={"seed": seed})
+        for a in eng.generate_batch(reqs):
+            firsts = {seq.split("\n", 1)[0] for seq in a.raw.split("\n\n")}
+            assert len(firsts) == 1 and a.raw.count("\n\n") == eng.samples() - 1, a.raw
+
+
+def test_candidates_pool_every_sequence_and_skip_cut_off_ones(tmp_path) -> None:
+    eng = tiny_engine(make_tiny_model(tmp_path / "tiny"), retries=0)
+    req = Request(description="coffee roaster", tlds=[".com"], n=2)
+    seqs = [("success\nbeanharbor.com\nroastcove.com", False, _trace()),
+            ("success\nemberbean.com\nbeanharbor.com", False, _trace()),
+            ("success\nzzzz", True, _trace())]  # fmt: skip
+    ans = eng._parse(req, seqs, eng.compiler.strings)
+    assert [c.domain for c in ans.candidates] == [
+        "beanharbor.com",
+        "roastcove.com",
+        "emberbean.com",
+    ]
+    assert ans.status == "success" and len(ans.response.suggestions) == 2
+    cut = eng._parse(req, [("success\nbe", True, _trace())], eng.compiler.strings)
+    assert cut.status == "invalid" and cut.cut_off
