@@ -20,7 +20,6 @@ from pathlib import Path
 from domainllm.io import read_json, read_jsonl, sha256_file, write_json
 from domainllm.judge.calibrate import Calibration
 from domainllm.judge.checklist import JudgeItem
-from domainllm.judge.features import name_features
 from domainllm.judge.namejudge import NameJudge, verdicts
 from domainllm.judge.params import JudgeParams
 from domainllm.judge.run import sample
@@ -65,9 +64,7 @@ def main() -> None:
     n = len(vs)
     labels = Counter(v["label"] for v in vs)
     gates = Counter(g for v in vs for g in v["gates"])
-    taken = sum(
-        likely_taken(it.domain, name_features(it.domain, it.request, judge.lexicon)) for it in items
-    )
+    taken = sum(likely_taken(it.domain, f) for it, f in zip(items, feats, strict=True))
     metrics = {
         "data_version": a.data.name,
         "data_hash": sha256_file(a.data / "train.jsonl")[:12],

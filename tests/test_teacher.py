@@ -5,16 +5,12 @@ replies are cached; failures are counted; the key comes only from the environmen
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 import yaml
 from fastapi import FastAPI
 from fastapi import Request as HTTPRequest
@@ -25,6 +21,7 @@ from domainllm.judge.features import load_lexicon
 from domainllm.moderation import DEFAULT_LEXICON
 from domainllm.params import UserError
 from domainllm.schema import Example, Meta
+from domainllm.serve.runner import ServerThread
 from domainllm.synth.teacher import Teacher, TeacherParams, apply_teacher, parse_names
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,19 +54,12 @@ class FakeTeacher:
             return {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
                     "choices": [{"index": 0, "message": msg, "finish_reason": "stop"}]}  # fmt: skip
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        cfg = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(cfg)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
+        self.app = app
+        self.base_url = ""
 
     def params(self, **kw: Any) -> TeacherParams:
         return TeacherParams(backend="openai", model="teacher-1", api_key_env="TEACHER_TEST_KEY",
-                             base_url=f"http://127.0.0.1:{self.port}/v1", timeout_s=2,
+                             base_url=self.base_url, timeout_s=2,
                              max_retries=1, backoff_s=0.01, **kw)  # fmt: skip
 
 
@@ -78,9 +68,9 @@ def server(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     monkeypatch.setenv("TEACHER_TEST_KEY", "sk-teacher-secret")
     srv = FakeTeacher()
-    yield srv
-    srv.server.should_exit = True
-    srv.thread.join(5)
+    with ServerThread(srv.app) as url:
+        srv.base_url = f"{url}/v1"
+        yield srv
 
 
 def bakery(i: int, n: int = 3) -> Example:
