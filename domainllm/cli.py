@@ -67,7 +67,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 def add_suggest(sub: Any) -> None:
     p = sub.add_parser("suggest", help="suggest domains for one business description")
     p.add_argument("description")
-    p.add_argument("--tlds", default=".com", help="comma-separated, e.g. .com,.co")
+    p.add_argument("--tlds", default=".com", help="comma-separated, e.g. .com,.co or .co.uk")
     p.add_argument("--hyphens", dest="allow_hyphens", action="store_true")
     p.add_argument("--no-hyphens", dest="allow_hyphens", action="store_false")
     p.add_argument("--numbers", dest="allow_numbers", action="store_true")
@@ -103,40 +103,49 @@ def add_predict(sub: Any) -> None:
     p.set_defaults(func=cmd_predict)
 
 
-def parse_rows(path: Path) -> tuple[list[tuple[Any, Request]], list[dict[str, Any]]]:
-    """Requests (flat rows or rows with a ``request`` object) and one error row per bad line."""
-    from domainllm.io import iter_jsonl
+def parse_rows(path: Path) -> tuple[list[tuple[int, Any, Request]], list[dict[str, Any]]]:
+    """``(line, id, request)`` per usable line (flat rows or rows with a ``request`` object) and
+    one ``{"line", "id", "error"}`` per line that is not JSON or not a valid request (its id is
+    the row's own when it has one, else the line number)."""
+    from domainllm.io import iter_jsonl_lines
 
     if not path.is_file():
         raise UserError(f"--in {path}: file not found")
-    ok: list[tuple[Any, Request]] = []
+    ok: list[tuple[int, Any, Request]] = []
     bad: list[dict[str, Any]] = []
-    for i, row in enumerate(iter_jsonl(path), 1):
+    for i, row, problem in iter_jsonl_lines(path):
+        if problem:
+            bad.append({"line": i, "id": i, "error": f"line {i}: {problem}"})
+            continue
         rid = row.get("id", i) if isinstance(row, dict) else i
         body = row.get("request", row) if isinstance(row, dict) else row
         try:
-            ok.append((rid, Request.model_validate(body)))
+            ok.append((i, rid, Request.model_validate(body)))
         except ValidationError as exc:
-            bad.append({"id": rid, "error": f"line {i}: {_request_error(exc)}"})
+            bad.append({"line": i, "id": rid, "error": f"line {i}: {_request_error(exc)}"})
     return ok, bad
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    """Answer every usable row; bad rows become error rows in input order (exit code 1)."""
     from tqdm import tqdm
 
     from domainllm.io import write_jsonl
 
     ok, bad = parse_rows(args.inp)
-    engine = _engine(args)
-    out: list[dict[str, Any]] = []
+    engine = _engine(args) if ok else None  # an all-bad file needs no model
+    rows: list[tuple[int, dict[str, Any]]] = []
     for start in tqdm(range(0, len(ok), args.batch_size), desc="predict", unit="batch"):
         chunk = ok[start : start + args.batch_size]
-        for (rid, _), resp in zip(chunk, engine.suggest_batch([r for _, r in chunk]), strict=True):
-            out.append({"id": rid, **resp.to_dict()})
-    write_jsonl(args.out, out + bad)
+        answers = engine.suggest_batch([r for _, _, r in chunk])
+        for (line, rid, _), resp in zip(chunk, answers, strict=True):
+            rows.append((line, {"id": rid, **resp.to_dict()}))
+    rows += [(b["line"], {"id": b["id"], "error": b["error"]}) for b in bad]
+    # One atomic write once every row is answered: the output is never half a file.
+    write_jsonl(args.out, [r for _, r in sorted(rows, key=lambda x: x[0])])
     for b in bad:
         print(f"skipped {b['error']}", file=sys.stderr)
-    print(json.dumps({"answered": len(out), "invalid_rows": len(bad)}), file=sys.stderr)
+    print(json.dumps({"answered": len(ok), "invalid_rows": len(bad)}), file=sys.stderr)
     return 1 if bad else 0
 
 
@@ -225,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from domainllm.loading import silence_4bit_kernel_notice
+
+    # before the guard's or the model's imports pull in bitsandbytes: an answer is all we print
+    silence_4bit_kernel_notice()
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -17,13 +17,40 @@ BLOCKED_MESSAGE = "Request contains inappropriate content"
 MAX_DESCRIPTION = 2000
 MAX_N = 10
 LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-TLD_RE = re.compile(r"^\.[a-z][a-z0-9-]{0,61}[a-z0-9]$|^\.[a-z]{2}$")
+MAX_SUFFIX_LABELS = 3  # '.com', '.co.uk', '.act.edu.au'
+# A suffix a request may ask for: up to 3 labels of 2-63 characters (letters, digits, inner
+# hyphens), the last (the TLD proper) starting with a letter: '.com', '.io', '.co.uk',
+# '.com.au', '.xn--p1ai'. Registries under a country code ('.co.uk', '.com.br', '.co.jp') are
+# where British, Brazilian or Japanese businesses register, so they are first-class suffixes.
+TLD_RE = re.compile(
+    r"^(?:\.[a-z0-9][a-z0-9-]{0,61}[a-z0-9])"
+    rf"{{0,{MAX_SUFFIX_LABELS - 1}}}"
+    r"\.[a-z][a-z0-9-]{0,61}[a-z0-9]$"
+)
 
 
 def normalize_tld(tld: str) -> str:
-    """'COM' or '.com ' -> '.com'."""
+    """'COM', '.com ' -> '.com'; 'CO.UK' -> '.co.uk'."""
     t = tld.strip().lower()
     return t if t.startswith(".") else "." + t
+
+
+def is_suffix(tld: str) -> bool:
+    """A normalised suffix a request may ask for (``TLD_RE``; '--' at positions 3-4 of a label
+    only as the 'xn--' of an internationalised TLD, as for every domain label)."""
+    return bool(TLD_RE.match(tld)) and not any(
+        lab[2:4] == "--" and not lab.startswith("xn--") for lab in tld[1:].split(".")
+    )
+
+
+def split_domain(domain: str) -> tuple[str, str]:
+    """('name', '.suffix') of a suggested domain: 'bean-haven.co.uk' -> ('bean-haven', '.co.uk').
+
+    A suggestion is always one label under a requested suffix, so the name is everything before
+    the first dot and the suffix everything from it ('' when there is no dot).
+    """
+    name, dot, rest = domain.partition(".")
+    return name, dot + rest
 
 
 class Request(BaseModel):
@@ -59,8 +86,12 @@ class Request(BaseModel):
         out: list[str] = []
         for raw in v:
             t = normalize_tld(raw)
-            if not TLD_RE.match(t):
-                raise ValueError(f"'{raw}' is not a TLD (use forms like .com or .co.uk's .uk)")
+            if not is_suffix(t):
+                raise ValueError(
+                    f"'{raw}' is not a domain suffix (use forms like .com, .io or .co.uk: "
+                    f"1-{MAX_SUFFIX_LABELS} labels of 2-63 letters, digits or inner hyphens, "
+                    "the last starting with a letter)"
+                )
             if t not in out:
                 out.append(t)
         return out
@@ -131,22 +162,28 @@ def domain_problems(domain: str) -> list[str]:
     labels = domain.split(".")
     if len(labels) < 2:
         problems.append("no TLD")
-    for label in labels:
+    for i, label in enumerate(labels):
         if not 1 <= len(label) <= 63:
             problems.append(f"label '{label}' not 1-63 characters")
         elif not LABEL_RE.match(label):
             problems.append(f"label '{label}' has characters other than a-z, 0-9, inner '-'")
-        elif len(label) >= 4 and label[2:4] == "--":
+        elif len(label) >= 4 and label[2:4] == "--" and not (i and label.startswith("xn--")):
+            # a suffix may be an internationalised TLD ('.xn--p1ai'); a suggested name may not
             problems.append(f"label '{label}' has '--' in positions 3-4")
     return problems
 
 
 def constraint_problems(domain: str, req: Request) -> list[str]:
-    """Ways a (syntactically valid) domain breaks the request's TLD, hyphen or digit rules."""
+    """Ways a (syntactically valid) domain breaks the request's TLD, hyphen or digit rules.
+
+    A domain answers a requested suffix when it is exactly one label followed by that suffix:
+    'shop.co.uk' answers '.co.uk' but not '.uk' (it would be the label 'shop.co', a subdomain
+    of co.uk), and 'x.shop.com' does not answer '.com'.
+    """
     problems: list[str] = []
-    if not any(domain.endswith(t) and len(domain) > len(t) for t in req.tlds):
+    name, suffix = split_domain(domain)
+    if suffix not in req.tlds:
         problems.append(f"TLD not in {req.tlds}")
-    name = domain.split(".", 1)[0]
     if "-" in name and not req.allow_hyphens:
         problems.append("hyphen not allowed")
     if any(c.isdigit() for c in name) and not req.allow_numbers:

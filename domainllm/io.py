@@ -62,16 +62,31 @@ def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def iter_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Yield the objects of a JSONL file; a bad line raises ValueError naming file and line."""
-    with Path(path).open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
+def iter_jsonl_lines(path: str | Path) -> Iterator[tuple[int, Any, str | None]]:
+    """``(line number, value, None)`` for each non-blank line of a JSONL file, or
+    ``(line number, None, problem)`` for a line that is not UTF-8 JSON: for readers of user
+    files that report a bad line and go on with the others."""
+    with Path(path).open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield lineno, None, f"not UTF-8 text (byte {exc.start})"
+                continue
             if not line.strip():
                 continue
             try:
-                yield json.loads(line)
+                yield lineno, json.loads(line), None
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+                yield lineno, None, f"not valid JSON ({exc.msg})"
+
+
+def iter_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Yield the objects of a JSONL file; a bad line raises ValueError naming file and line."""
+    for lineno, value, problem in iter_jsonl_lines(path):
+        if problem:
+            raise ValueError(f"{path}:{lineno}: {problem}")
+        yield value
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:

@@ -4,6 +4,10 @@ adapter plus ``run_config.json`` naming its base), whose LoRA is merged into the
 from __future__ import annotations
 
 import json
+import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +51,40 @@ def resolve_base(model_dir: Path, base: str) -> Path:
     raise UserError(f"{model_dir}/run_config.json: base_model_dir '{base}' has no config.json")
 
 
+# bitsandbytes' CPU backend logs "Failed to load CPU gemm_4bit_forward from kernels-community"
+# when it is imported on a CPU with avx512_bf16 and the optional `kernels` package is missing.
+# peft and sentence-transformers import bitsandbytes whenever it is installed (training needs it
+# for QLoRA), yet inference never runs a 4-bit kernel: there the notice is noise. That logger
+# logs nothing else, so raising its level hides this notice and only it.
+BNB_CPU_LOGGER = "bitsandbytes.backends.cpu.ops"
+# transformers 5 deprecated a method peft still calls while attaching an adapter; harmless.
+PEFT_FUTURE_WARNING = r"`is_gradient_checkpointing` is deprecated"
+
+
+def silence_4bit_kernel_notice() -> None:
+    """Hide bitsandbytes' 4-bit kernel notice (call before anything imports bitsandbytes)."""
+    logging.getLogger(BNB_CPU_LOGGER).setLevel(logging.ERROR)
+
+
+@contextmanager
+def quiet_inference_load() -> Iterator[None]:
+    """Silence the known, harmless messages of loading weights for inference, and only those:
+    the 4-bit kernel notice, peft's deprecated-call FutureWarning and the weight-loading
+    progress bar (a CLI answer is then the only output)."""
+    from transformers.utils import logging as hf_logging
+
+    silence_4bit_kernel_notice()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=PEFT_FUTURE_WARNING, category=FutureWarning)
+            yield
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
 def load_model(model_dir: str | Path, dtype: str = "auto") -> Loaded:
     """Load ``model_dir`` (iteration folder or base folder) for inference, eval mode."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -64,12 +102,13 @@ def load_model(model_dir: str | Path, dtype: str = "auto") -> Loaded:
         run_cfg, base_dir = {}, model_dir
     else:
         raise UserError(f"--model {model_dir}: no config.json or adapter_config.json found there")
-    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch_dtype)
-    if is_adapter:
-        from peft import PeftModel
+    with quiet_inference_load():
+        model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch_dtype)
+        if is_adapter:
+            from peft import PeftModel
 
-        # Merged weights: no adapter indirection per step at inference.
-        model = PeftModel.from_pretrained(model, model_dir).merge_and_unload()
+            # Merged weights: no adapter indirection per step at inference.
+            model = PeftModel.from_pretrained(model, model_dir).merge_and_unload()
     model.eval()
     tok_dir = model_dir if (model_dir / "tokenizer_config.json").is_file() else base_dir
     tok = AutoTokenizer.from_pretrained(tok_dir)

@@ -18,8 +18,15 @@ from domainllm.contract import (
     domain_problems,
     dump_response,
     parse_response,
+    split_domain,
 )
-from domainllm.io import atomic_write_text, read_jsonl, sha256_tree, write_jsonl
+from domainllm.io import (
+    atomic_write_text,
+    iter_jsonl_lines,
+    read_jsonl,
+    sha256_tree,
+    write_jsonl,
+)
 from domainllm.params import ParamsError, Strict, load_section, run_stage
 from domainllm.prompting import load_prompts, render_messages
 
@@ -87,8 +94,46 @@ def test_request_normalises_and_validates() -> None:
     for bad in ({"description": "   "}, {"description": "x" * 2001}, {"description": "a", "n": 0}):
         with pytest.raises(ValidationError):
             Request(**bad)
-    with pytest.raises(ValidationError, match="not a TLD"):
+    with pytest.raises(ValidationError, match="not a domain suffix"):
         Request(description="a", tlds=[".c_m"])
+
+
+@pytest.mark.parametrize(
+    ("raw", "tld"),
+    [
+        (".co.uk", ".co.uk"),
+        ("CO.UK", ".co.uk"),
+        (" .com.au ", ".com.au"),
+        (".co.jp", ".co.jp"),
+        (".com.br", ".com.br"),
+        (".org.uk", ".org.uk"),
+        (".act.edu.au", ".act.edu.au"),
+        (".xn--p1ai", ".xn--p1ai"),
+        (".io", ".io"),
+    ],
+)
+def test_request_accepts_multi_label_suffixes(raw: str, tld: str) -> None:
+    assert Request(description="bakery", tlds=[raw]).tlds == [tld]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [".", "..com", ".c", ".-com", ".com-", ".co uk", ".com.", ".co..uk", ".c.uk", ".co.u",
+     ".co.1k", ".1com", ".aa.bb.cc.dd", ".ab--cd", ".co_.uk", "co/uk"],
+)  # fmt: skip
+def test_request_rejects_suffix_garbage_naming_the_field_and_the_fix(raw: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        Request(description="bakery", tlds=[raw])
+    e = exc.value.errors()[0]
+    assert e["loc"] == ("tlds",) and "forms like .com, .io or .co.uk" in e["msg"]
+
+
+def test_jsonl_lines_report_bad_lines_and_go_on(tmp_path: Path) -> None:
+    p = tmp_path / "rows.jsonl"
+    p.write_bytes(b'{"a": 1}\n\n{oops\n\xff\xfe\n[2]\r\n')
+    got = list(iter_jsonl_lines(p))
+    assert [(n, v) for n, v, _ in got] == [(1, {"a": 1}), (3, None), (4, None), (5, [2])]
+    assert got[1][2].startswith("not valid JSON") and got[2][2].startswith("not UTF-8")
 
 
 def test_dump_and_parse_roundtrip() -> None:
@@ -119,6 +164,9 @@ def test_dump_and_parse_roundtrip() -> None:
         ("a" * 64 + ".com", False),
         ("bean_haven.com", False),
         ("beanhaven", False),
+        ("bakery.co.uk", True),
+        ("bakery.xn--p1ai", True),  # an internationalised TLD; the name itself may not be one
+        ("bakery..uk", False),
     ],
 )
 def test_domain_syntax(domain: str, ok: bool) -> None:
@@ -137,6 +185,18 @@ def test_constraints_and_answer_problems() -> None:
         suggestions=[{"domain": "cafe.com", "confidence": 0.5}] * 2,
     )
     assert answer_problems(resp, req) == ["cafe.com: duplicate"]
+
+
+def test_a_domain_answers_a_suffix_when_it_is_one_label_under_it() -> None:
+    uk = Request(description="bakery", tlds=[".co.uk", ".com"])
+    assert split_domain("bean-haven.co.uk") == ("bean-haven", ".co.uk")
+    assert constraint_problems("bakery.co.uk", uk) == []
+    assert constraint_problems("bakery.com", uk) == []
+    for wrong in ("bakery.uk", "shop.bakery.co.uk", "bakery.co", "x.bakery.com"):
+        assert constraint_problems(wrong, uk) == ["TLD not in ['.co.uk', '.com']"], wrong
+    # '.uk' is answered by 'bakery.uk', not by 'bakery.co.uk' (that would be the label 'bakery.co')
+    assert constraint_problems("bakery.co.uk", Request(description="b", tlds=[".uk"])) != []
+    assert constraint_problems("bakery.uk", Request(description="b", tlds=[".uk"])) == []
 
 
 def test_prompt_render_is_stable() -> None:

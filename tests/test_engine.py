@@ -161,3 +161,32 @@ def test_label_token_cap_forces_the_label_to_end(tiny_dir) -> None:
     one = tiny_engine(tiny_dir, max_label_tokens=1)
     for req, a in zip(REQUESTS, one.answer_batch(REQUESTS, run_blocked=True), strict=True):
         assert answer_problems(a.response, req) == []
+
+
+def test_regex_and_spans_keep_a_multi_label_suffix_whole() -> None:
+    from domainllm.decoding import RowTrace, domain_logprobs
+
+    req = Request(description="x", tlds=".co,.co.uk", n=2)
+    rx = re.compile(answer_regex(req))
+    assert rx.fullmatch("success\nbean.co.uk\nbrew.co")
+    for bad in ("success\nbean.uk\nbrew.co", "success\nbean.co.uk.co\nbrew.co",
+                "success\nbean.co.\nbrew.co", "success\nbe.an.co.uk\nbrew.co"):  # fmt: skip
+        assert not rx.fullmatch(bad), bad
+    assert max_answer_chars(req) >= len("success\n" + "b" * 20 + ".co.uk\n" + "b" * 20 + ".co.uk")
+    strings = ["success", "\n", "bean", ".co", ".uk", "brew"]
+    trace = RowTrace(token_ids=[0, 1, 2, 3, 4, 1, 5, 3], logprobs=[0, 0, -1, -2, -3, 0, -4, -6])
+    assert domain_logprobs(trace, strings) == {"bean.co.uk": -2.0, "brew.co": -5.0}
+
+
+def test_constrained_tiny_model_writes_only_the_requested_multi_label_suffix(engine) -> None:
+    reqs = [
+        Request(description="bakery in Leeds", tlds=[".co.uk"], n=3),
+        Request(description="surf shop in Perth", tlds=".com.au,.au", n=4),
+    ]
+    uk, au = engine.answer_batch(reqs, run_blocked=True)
+    for req, a in zip(reqs, (uk, au), strict=True):
+        assert a.model is not None and a.model.status == "success", a.model
+        assert answer_problems(a.response, req) == [], dump_response(a.response)
+    assert len(uk.response.suggestions) == 3
+    assert all(s.domain.endswith(".co.uk") and s.domain.count(".") == 2
+               for s in uk.response.suggestions)  # fmt: skip

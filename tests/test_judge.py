@@ -174,6 +174,20 @@ def test_name_features_flag_what_experts_reject() -> None:
     assert coffee["rel_contrast"] > pizza["rel_contrast"]
 
 
+def test_name_features_read_a_multi_label_suffix_as_the_suffix() -> None:
+    uk = {"tlds": [".co.uk"]}
+    assert _flags("bakery.co.uk", **uk) == {"dictionary_word"}  # the label is 'bakery'
+    assert _flags("crumbandcrust.co.uk", **uk) == set()
+    assert _flags("crumbandcrust.co.uk", tlds=[".uk"]) == {"constraint_broken"}
+    assert _flags("crumbandcrust.uk", tlds=[".co.uk"]) == {"constraint_broken"}
+    f = name_features("bakery.co.uk", Request(description="bakery", **uk), LEX)
+    assert f["length"] == 6.0 and f["invalid"] == 0.0
+    # the echoed word of '.co.uk' is 'uk', not the 'co' that cocoa and coffee contain
+    echo = [name_features(d, Request(description="cocoa bakery", **uk), LEX)["tld_echo"]
+            for d in ("cocoabakes.co.uk", "ukcocoa.co.uk")]  # fmt: skip
+    assert echo == [0.0, 1.0]
+
+
 def test_lexicon_errors_are_one_line(tmp_path: Path) -> None:
     from domainllm.params import UserError
 
@@ -225,6 +239,19 @@ def test_load_gold_turns_bad_rows_into_errors(tmp_path: Path) -> None:
     assert [r["id"] for r in rows] == ["a", "b"] and items[1].domain == "brew.com"
     assert [e.split(": ")[0] for e in errors] == [f"{tmp_path}/g.jsonl:{n}" for n in (2, 3, 4)]
     assert "request.description" in errors[2]
+    # multi-label suffixes are valid requests; odd values are errors naming the field, no crash
+    uk = good | {"id": "uk", "request": {"description": "tea room", "tlds": [".co.uk"]},
+                 "domain": "leafy.co.uk"}  # fmt: skip
+    odd = [good | {"label": ["good"]}, good | {"kind": {"x": 1}},
+           {"label": "ok", "domain": "a.com"},
+           good | {"request": {"description": "tea", "tlds": [".c"]}}, "[1, 2]"]  # fmt: skip
+    lines = [json.dumps(uk)] + [x if isinstance(x, str) else json.dumps(x) for x in odd]
+    (tmp_path / "h.jsonl").write_text("\n".join(lines) + "\n")
+    rows, items, errors = load_gold(tmp_path / "h.jsonl")
+    assert [r["id"] for r in rows] == ["uk"] and items[0].request.tlds == [".co.uk"]
+    assert [e.split(": ", 1)[1].split(" ")[0] for e in errors] == [
+        "label", "kind", "request", "request.tlds:", "a"]  # fmt: skip
+    assert [e.split(": ")[0] for e in errors] == [f"{tmp_path}/h.jsonl:{n}" for n in range(2, 7)]
 
 
 def test_cache_scoped_by_backend_model_and_prompt(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from domainllm.contract import Request, constraint_problems, domain_problems
+from domainllm.contract import Request, constraint_problems, domain_problems, split_domain
 from domainllm.io import sha256_text
 from domainllm.params import UserError
 
@@ -123,7 +123,7 @@ def load_lexicon(path: str | Path) -> Lexicon:
 
 def label_of(domain: str) -> str:
     """The registrable name without the suffix ('bean-haven.co.uk' -> 'bean-haven')."""
-    return domain.split(".", 1)[0]
+    return split_domain(domain)[0]
 
 
 @functools.cache
@@ -274,12 +274,12 @@ def name_features(domain: str, req: Request, lex: Lexicon) -> dict[str, float]:
     desc_words = set(_WORD.findall(desc))
     stems = _stems(desc)
     problems = domain_problems(domain)
-    tld_words = {t.strip(".").split(".")[0] for t in req.tlds}
+    # The word a name may echo is the TLD proper: '.shop' -> shop, '.co.uk' -> uk (not 'co',
+    # which 'coffee' or 'cocoa' contain; '.co' alone still counts, as before).
+    tld_words = {t.rsplit(".", 1)[-1] for t in req.tlds}
     return {
         "invalid": float(bool(problems)),
-        "constraint_broken": float(
-            bool(problems or constraint_problems(domain, req)) or not suffix_requested(domain, req)
-        ),
+        "constraint_broken": float(bool(problems or constraint_problems(domain.lower(), req))),
         "has_hyphen": float("-" in label),
         "has_digit": float(any(c.isdigit() for c in label)),
         "length": float(len(label)),
@@ -310,11 +310,6 @@ def name_features(domain: str, req: Request, lex: Lexicon) -> dict[str, float]:
             sum(len(w) for w in words if w[:5] in stems) / max(1, len(letters)), 4
         ),
     }
-
-
-def suffix_requested(domain: str, req: Request) -> bool:
-    """The whole suffix after the name is a requested one ('x.co.uk' does not answer '.uk')."""
-    return "." + domain.lower().split(".", 1)[-1] in req.tlds
 
 
 def spoken(domain: str) -> str:

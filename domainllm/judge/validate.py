@@ -1,8 +1,9 @@
 """Agreement of the name judge with labelled names: the gold format, its loader and the metrics.
 
 A gold row: ``{"id", "request": {...}, "domain", "label": good|ok|bad, "kind"}``. A row that
-cannot be used (bad JSON, an invalid request, an unknown label) becomes an error naming the line
-and the field; the other rows are still scored.
+cannot be used (bad JSON, a missing field, an invalid request, an unknown label) becomes one
+error line naming the file, line and field; the other rows are still scored (the CLI exits 1,
+the ``judge_validate`` stage stops with the first error: its gold set must be clean).
 """
 
 from __future__ import annotations
@@ -15,46 +16,53 @@ from typing import Any
 from pydantic import ValidationError
 
 from domainllm.contract import Request
+from domainllm.io import iter_jsonl_lines
 from domainllm.judge.calibrate import LABELS, RANK
 from domainllm.judge.checklist import JudgeItem
 
 
 def load_gold(path: Path) -> tuple[list[dict[str, Any]], list[JudgeItem], list[str]]:
-    """Usable rows, their items, and one error line per unusable row."""
+    """Usable rows, their items, and one error line (file, line, field) per unusable row."""
     rows: list[dict[str, Any]] = []
     items: list[JudgeItem] = []
     errors: list[str] = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{n}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                errors.append(f"{where}: not JSON ({exc.msg})")
-                continue
-            if not isinstance(row, dict):
-                errors.append(f"{where}: a row must be a JSON object")
-                continue
-            if row.get("label") not in RANK:
-                errors.append(f"{where}: label must be one of {list(LABELS)}")
-                continue
-            if not isinstance(row.get("domain"), str) or not row["domain"].strip():
-                errors.append(f"{where}: domain must be a non-empty string")
-                continue
-            try:
-                req = Request.model_validate(row.get("request"))
-            except ValidationError as exc:
-                e = exc.errors()[0]
-                field = ".".join(map(str, ("request", *e["loc"])))
-                errors.append(f"{where}: {field}: {e['msg']}")
-                continue
-            row.setdefault("id", f"line-{n}")
-            row.setdefault("kind", row["label"])
-            rows.append(row)
-            items.append(JudgeItem(str(row["id"]), "gold", req, row["domain"].strip().lower()))
+    for n, row, problem in iter_jsonl_lines(path):
+        where = f"{path}:{n}"
+        if problem:
+            errors.append(f"{where}: {problem}")
+            continue
+        bad = _row_problem(row)
+        if bad:
+            errors.append(f"{where}: {bad}")
+            continue
+        try:
+            req = Request.model_validate(row["request"])
+        except ValidationError as exc:
+            e = exc.errors()[0]
+            field = ".".join(map(str, ("request", *e["loc"])))
+            errors.append(f"{where}: {field}: {e['msg']}")
+            continue
+        row.setdefault("id", f"line-{n}")
+        row.setdefault("kind", row["label"])
+        rows.append(row)
+        items.append(JudgeItem(str(row["id"]), "gold", req, row["domain"].strip().lower()))
     return rows, items, errors
+
+
+def _row_problem(row: Any) -> str | None:
+    """What makes a parsed gold row unusable, besides its request (None when nothing)."""
+    if not isinstance(row, dict):
+        return "a row must be a JSON object"
+    # isinstance first: a list or object label would otherwise crash the lookup
+    if not isinstance(row.get("label"), str) or row["label"] not in RANK:
+        return f"label must be one of {list(LABELS)}"
+    if not isinstance(row.get("domain"), str) or not row["domain"].strip():
+        return "domain must be a non-empty string"
+    if "kind" in row and not isinstance(row["kind"], str):
+        return "kind must be a string (the name's category, e.g. 'good')"
+    if "request" not in row:
+        return "request is missing (the request object the name answers)"
+    return None
 
 
 def pairwise_accuracy(groups: list[str], gold: list[int], scores: list[float]) -> float | None:
