@@ -17,7 +17,8 @@ from types import SimpleNamespace
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import Response as HttpResponse
 from servefakes import FakeEngine, fake_answer, serving
 from starlette.requests import Request as StarletteRequest
 
@@ -30,10 +31,11 @@ from domainllm.availability import (
     candidate_pool,
     pooled_runner,
 )
+from domainllm.availability.answers import PooledResponse
 from domainllm.availability.bootstrap import SHIPPED
 from domainllm.availability.checker import retry_after_s
 from domainllm.cli import main
-from domainllm.contract import Request, Suggestion
+from domainllm.contract import Request, Response, Suggestion
 from domainllm.params import UserError
 from domainllm.rerank import Candidate
 from domainllm.serve.runner import ServerThread
@@ -52,7 +54,7 @@ def fake_rdap() -> FastAPI:
     app.state.hits = Counter()
 
     @app.get("/rdap/domain/{name}")
-    async def domain(name: str, request: StarletteRequest) -> Response:
+    async def domain(name: str, request: StarletteRequest) -> HttpResponse:
         app.state.hits[name] += 1
         label = name.split(".")[0]
         if label.startswith("taken"):
@@ -321,6 +323,21 @@ def test_prefer_available_replaces_taken_names(boot, tmp_path) -> None:
     ]
 
 
+def test_a_hanging_name_does_not_stop_replacements(boot, tmp_path) -> None:
+    shown = [Suggestion(domain=d, confidence=0.9) for d in ("taken8x.com", "slow8x.com")]
+    resp = PooledResponse.of(
+        Response(status="success", suggestions=shown),
+        [Suggestion(domain=d, confidence=0.4) for d in ("taken8y.com", "free8y.com")],
+    )
+    t0 = time.monotonic()
+    out = asyncio.run(annotate(resp, checker(tmp_path, budget_s=0.5), prefer_available=True))
+    assert time.monotonic() - t0 < 0.5 + 0.3
+    assert [(s["domain"], s["available"]) for s in out["suggestions"]] == [
+        ("free8y.com", True),
+        ("slow8x.com", None),  # not known in time: kept, marked unknown
+    ]
+
+
 # -- API and CLI ---------------------------------------------------------------------------------
 def test_api_adds_available_only_when_asked(boot, tmp_path) -> None:
     body = {"description": "free coffee", "n": 3}
@@ -369,6 +386,10 @@ def test_cli_suggest_checks_availability(boot, tmp_path, capsys, monkeypatch) ->
     assert main([*argv, "--check-availability", "--availability-cache", cache]) == 0
     out = json.loads(capsys.readouterr().out)
     # the random model may refuse; a success names .com domains the fake says are free
+    assert out["status"] == "blocked" or all(s["available"] is True for s in out["suggestions"])
+    # prefer_available goes through the real engine's candidates (all free here: same shape)
+    assert main([*argv, "--prefer-available", "--availability-cache", cache]) == 0
+    out = json.loads(capsys.readouterr().out)
     assert out["status"] == "blocked" or all(s["available"] is True for s in out["suggestions"])
     assert main([*argv, "--check-availability", "--availability-budget", "0"]) == 2
     err = capsys.readouterr().err.strip()

@@ -99,17 +99,22 @@ async def annotate(
         return with_availability(resp, {})
     deadline = time.monotonic() + checker.settings.budget_s
     shown = list(resp.suggestions)
-    found = await checker.check_many(s.domain for s in shown)
-    taken = [i for i, s in enumerate(shown) if found.get(s.domain) is False]
     pool = pool_of(resp) if prefer_available else []
-    while taken and pool and (left := deadline - time.monotonic()) > 0.01:
+    # The first replacements are asked together with the shown names: one hanging lookup
+    # would otherwise spend the whole budget before any replacement is asked.
+    spare, pool = pool[: len(shown)], pool[len(shown) :]
+    found = await checker.check_many(s.domain for s in shown + spare)
+    taken = [i for i, s in enumerate(shown) if found.get(s.domain) is False]
+    while taken and (spare or pool):
+        free = [c for c in spare if found.get(c.domain) is True]
+        for c in free[: len(taken)]:
+            shown[taken.pop(0)] = c  # the free name takes the taken one's place
+        left = deadline - time.monotonic()
+        if not taken or not pool or left <= 0.01:
+            break
         k = max(len(taken), checker.settings.concurrency)
-        batch, pool = pool[:k], pool[k:]
-        got = await checker.check_many((c.domain for c in batch), left)
-        for c in batch:
-            if got.get(c.domain) is True and taken:
-                shown[taken.pop(0)] = c  # the free name takes the taken one's place
-                found[c.domain] = True
+        spare, pool = pool[:k], pool[k:]
+        found |= await checker.check_many((c.domain for c in spare), left)
     return with_availability(resp.model_copy(update={"suggestions": shown}), found)
 
 
