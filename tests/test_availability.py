@@ -394,3 +394,6 @@ def test_cli_suggest_checks_availability(boot, tmp_path, capsys, monkeypatch) ->
     assert main([*argv, "--check-availability", "--availability-budget", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "error: --availability-budget: input should be greater than 0 (got 0.0)"
+    assert main([*argv, "--check-availability", "--dns-server", "127.0.0.1:x"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --dns-server: '127.0.0.1:x' is not host[:port]")

@@ -160,6 +160,6 @@ def settings_from_args(args: argparse.Namespace) -> AvailabilitySettings:
         return AvailabilitySettings(**values)
     except ValidationError as exc:
         e = exc.errors()[0]
-        raise UserError(
-            f"{FLAGS[str(e['loc'][0])]}: {e['msg'].lower()} (got {e.get('input')!r})"
-        ) from None
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        flag = FLAGS[str(e["loc"][0])]
+        raise UserError(f"{flag}: {msg[:1].lower()}{msg[1:]} (got {e.get('input')!r})") from None

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from domainllm.availability.bootstrap import Bootstrap, atomic_write, cache_dir
 from domainllm.availability.dnsquery import ns_exists, parse_server, system_resolver
@@ -46,6 +46,13 @@ class AvailabilitySettings(Strict):
         None, description="default: ~/.cache/domainllm/availability.json"
     )
     dns_server: str | None = Field(None, description="host[:port]; default: resolv.conf's first")
+
+    @field_validator("dns_server")
+    @classmethod
+    def _server(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_server(v)  # ValueError names the bad value
+        return v
 
 
 class Cache:

@@ -32,8 +32,8 @@ def system_resolver(resolv_conf: Path = Path("/etc/resolv.conf")) -> tuple[str, 
 def parse_server(text: str) -> tuple[str, int]:
     """'127.0.0.1:5353' -> ('127.0.0.1', 5353); a bare host gets port 53."""
     host, _, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
-    if not host:
-        raise ValueError(f"'{text}' is not host[:port]")
+    if not host or not (port or "53").isdigit() or not 0 < int(port or 53) < 65536:
+        raise ValueError(f"'{text}' is not host[:port] (e.g. 127.0.0.1:5353)")
     return host, int(port or 53)
 
 
