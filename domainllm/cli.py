@@ -1,7 +1,8 @@
 """The ``domainllm`` command: ``suggest`` one request, ``predict`` a JSONL file, ``serve`` the API,
-``judge-validate`` the name judge on a labelled file.
+``judge-validate`` the name judge on a labelled file, ``availability-refresh`` the RDAP bootstrap.
 
     domainllm suggest "organic coffee shop in Portland" --tlds .com,.co --no-hyphens
+    domainllm suggest "organic coffee shop in Portland" --check-availability --prefer-available
     domainllm predict --model models/baseline --in requests.jsonl --out out.jsonl
     domainllm judge-validate --gold labelled.jsonl --out agreement.json
 
@@ -75,6 +76,9 @@ def add_suggest(sub: Any) -> None:
     p.add_argument("--puns", dest="prefer_puns", action="store_true")
     p.add_argument("-n", type=int, default=5, help="number of suggestions (1-10)")
     _common(p)
+    from domainllm.availability.answers import add_arguments
+
+    add_arguments(p, per_request=True)
     p.set_defaults(func=cmd_suggest, allow_hyphens=False, allow_numbers=False, prefer_puns=False)
 
 
@@ -90,7 +94,23 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         )
     except ValidationError as exc:
         raise UserError(_request_error(exc)) from None
-    print(dump_response(_engine(args).suggest(req)))
+    if not (args.check_availability or args.prefer_available):
+        print(dump_response(_engine(args).suggest(req)))  # the contract, exactly
+        return 0
+    return _suggest_with_availability(args, req)
+
+
+def _suggest_with_availability(args: argparse.Namespace, req: Request) -> int:
+    """The answer with ``"available"`` on each suggestion (taken ones replaced on request)."""
+    import asyncio
+
+    from domainllm.availability import AvailabilityChecker, annotate, pooled_runner
+    from domainllm.availability.answers import settings_from_args
+
+    checker = AvailabilityChecker(settings_from_args(args))  # bad options fail before loading
+    resp = pooled_runner(_engine(args))([req])[0]
+    out = asyncio.run(annotate(resp, checker, args.prefer_available))
+    print(json.dumps(out, separators=(",", ":"), ensure_ascii=False))
     return 0
 
 
@@ -222,6 +242,32 @@ def cmd_judge_validate(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+# -- availability-refresh -----------------------------------------------------------------------
+def add_availability_refresh(sub: Any) -> None:
+    from domainllm.availability.bootstrap import IANA_URL, refreshed_path
+
+    p = sub.add_parser(
+        "availability-refresh", help="download IANA's RDAP bootstrap (which server per TLD)"
+    )
+    p.add_argument("--url", default=IANA_URL, help=f"default {IANA_URL}")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=refreshed_path(),
+        help="default: the user cache copy, used instead of the shipped subset",
+    )
+    p.set_defaults(func=cmd_availability_refresh)
+
+
+def cmd_availability_refresh(args: argparse.Namespace) -> int:
+    from domainllm.availability import refresh
+
+    boot = refresh(args.url, args.out)
+    info = {"out": str(args.out), "tlds": len(boot.servers), "publication": boot.publication}
+    print(json.dumps(info))
+    return 0
+
+
 # -----------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="domainllm", description=__doc__.splitlines()[0])
@@ -230,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_predict(sub)
     add_serve(sub)
     add_judge_validate(sub)
+    add_availability_refresh(sub)
     return ap
 
 

@@ -342,7 +342,9 @@ def test_openapi_schema_documents_the_api() -> None:
     assert {"/v1/suggest", "/v1/suggest/batch", "/healthz", "/readyz"} <= set(spec["paths"])
     post_op = spec["paths"]["/v1/suggest"]["post"]
     assert {"200", "413", "422", "429", "503", "504"} <= set(post_op["responses"])
-    assert "description" in spec["components"]["schemas"]["Request"]["properties"]
+    body = post_op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    props = spec["components"]["schemas"][body.rsplit("/", 1)[1]]["properties"]
+    assert {"description", "check_availability", "prefer_available"} <= set(props)
     assert page.status_code == 200 and "<form" in page.text
 
 

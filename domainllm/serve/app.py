@@ -6,6 +6,10 @@ answers at once and ``/readyz`` turns 200 when the model is in memory. Every sug
 through the engine's guard (the engine always applies it; nothing here can switch it off) and
 through one ``Batcher`` so concurrent requests share batched ``generate`` calls.
 
+A request may ask ``check_availability`` (and ``prefer_available``): each suggestion then gets
+``"available": true | false | null`` from RDAP/DNS within the availability budget (see
+``domainllm.availability``); without it the answer is the contract JSON, byte for byte.
+
 Status codes: 200 contract JSON; 413 body too large; 422 bad body (the field named in one line);
 429 queue full and 503 not ready, both with ``Retry-After``; 504 per-request timeout.
 """
@@ -24,9 +28,10 @@ from typing import Annotated, Any, Protocol, runtime_checkable
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.requests import Request as StarletteRequest
 
+from domainllm.availability import AvailabilityChecker, annotate, pooled_runner
 from domainllm.contract import Request, Response
 from domainllm.params import Strict, UserError
 from domainllm.serve.batching import Batcher, BatcherStopped, QueueFull
@@ -67,11 +72,32 @@ class EngineLike(Protocol):
 Loader = Callable[[], EngineLike]
 
 
+class SuggestBody(Request):
+    """A contract request plus the serving-only availability switches (never sent to the model)."""
+
+    check_availability: bool = Field(
+        False, description='add "available": true|false|null to each suggestion (RDAP/DNS)'
+    )
+    prefer_available: bool = Field(
+        False, description="replace taken names by free candidates (implies check_availability)"
+    )
+
+    @model_validator(mode="after")
+    def _implied(self) -> SuggestBody:
+        if self.prefer_available and not self.check_availability:
+            object.__setattr__(self, "check_availability", True)  # frozen model
+        return self
+
+    def contract(self) -> Request:
+        """The request the engine sees (the contract's fields only)."""
+        return Request.model_validate({k: getattr(self, k) for k in Request.model_fields})
+
+
 class BatchRequest(BaseModel):
     """Several requests answered in one call (each still goes through the shared batcher)."""
 
     model_config = ConfigDict(extra="forbid")
-    requests: list[Request] = Field(min_length=1)
+    requests: list[SuggestBody] = Field(min_length=1)
 
 
 class ApiError(Exception):
@@ -121,7 +147,9 @@ class EngineHolder:
         s = self.settings
         self.info = dict(engine.info())
         require_guard(self.info)
-        self.batcher = Batcher(engine.suggest_batch, s.max_batch_size, s.max_wait_ms, s.max_queue)
+        # answers carry their other candidates, for prefer_available (same answers otherwise)
+        run = pooled_runner(engine)
+        self.batcher = Batcher(run, s.max_batch_size, s.max_wait_ms, s.max_queue)
         self.batcher.start()
         self.state = "ready"
 
@@ -178,8 +206,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(engine_or_loader: EngineLike | Loader, settings: ServeSettings) -> FastAPI:
-    """The FastAPI app; ``app.state.holder`` holds the engine, its batcher and load state."""
+def create_app(
+    engine_or_loader: EngineLike | Loader,
+    settings: ServeSettings,
+    checker: AvailabilityChecker | None = None,
+) -> FastAPI:
+    """The FastAPI app; ``app.state.holder`` holds the engine, its batcher and load state;
+    ``checker`` answers availability (default settings, made on first use, when None)."""
     holder = EngineHolder(engine_or_loader, settings)
 
     @asynccontextmanager
@@ -195,6 +228,7 @@ def create_app(engine_or_loader: EngineLike | Loader, settings: ServeSettings) -
         lifespan=lifespan,
     )
     app.state.holder = holder
+    app.state.availability = checker
     app.add_middleware(BodyLimitAndLog, max_body_bytes=settings.max_body_bytes)
 
     @app.exception_handler(RequestValidationError)
@@ -238,10 +272,18 @@ def create_app(engine_or_loader: EngineLike | Loader, settings: ServeSettings) -
         except Exception:
             raise ApiError(500, "engine_error", "the model failed on this request") from None
 
+    async def reply(body: SuggestBody, resp: Response) -> dict[str, Any]:
+        """The contract dict, with availability when the request asked for it."""
+        if not body.check_availability:
+            return resp.to_dict()
+        if app.state.availability is None:
+            app.state.availability = AvailabilityChecker()
+        return await annotate(resp, app.state.availability, body.prefer_available)
+
     @app.post("/v1/suggest", response_model=Response, responses=ERRORS)
-    async def suggest(req: Request) -> JSONResponse:
+    async def suggest(req: SuggestBody) -> JSONResponse:
         """Suggest domains for one request, or return the refusal when the guard blocks it."""
-        return JSONResponse((await answer([req]))[0].to_dict())
+        return JSONResponse(await reply(req, (await answer([req.contract()]))[0]))
 
     @app.post("/v1/suggest/batch", responses=ERRORS)
     async def suggest_batch(body: BatchRequest) -> JSONResponse:
@@ -250,8 +292,12 @@ def create_app(engine_or_loader: EngineLike | Loader, settings: ServeSettings) -
             n, cap = len(body.requests), settings.max_batch_items
             detail = f"requests: {n} items; at most {cap} per call"
             return JSONResponse({**error_body("invalid_request", detail), "errors": []}, 422)
-        answers = await answer(list(body.requests))
-        return JSONResponse({"responses": [a.to_dict() for a in answers]})
+        answers = await answer([r.contract() for r in body.requests])
+        # each request's availability runs concurrently: the batch takes one budget, not n
+        out = await asyncio.gather(
+            *(reply(r, a) for r, a in zip(body.requests, answers, strict=True))
+        )
+        return JSONResponse({"responses": list(out)})
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -18,6 +18,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from domainllm.availability import AvailabilityChecker
+from domainllm.availability.answers import add_arguments as add_availability_arguments
+from domainllm.availability.answers import settings_from_args as availability_settings
 from domainllm.contract import Request
 from domainllm.params import UserError
 from domainllm.serve.app import (
@@ -104,6 +107,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--calibration", type=Path, help="default: data/predict/<model name>/calibration.json"
     )
     parser.add_argument("--threads", type=int, help="torch threads (default: predict.engine)")
+    add_availability_arguments(parser, per_request=False)  # used when a request asks
     for name, f in ServeSettings.model_fields.items():
         flag = "--" + name.replace("_", "-")
         kind = f.annotation if f.annotation in (int, float, str) else str
@@ -154,11 +158,12 @@ def run(args: argparse.Namespace) -> None:
     import uvicorn
 
     settings = settings_from_args(args)
+    checker = AvailabilityChecker(availability_settings(args))  # a bad bootstrap fails here
     model = pick_model(args.model)
     check_model_outputs(model, args.guard)  # fail fast, before binding the port
     engine = engine_settings(args, model, settings.max_batch_size)
     setup_logging(settings.log_level)
-    app = create_app(engine_loader(model, args.guard, engine), settings)
+    app = create_app(engine_loader(model, args.guard, engine), settings, checker)
     fields = {"host": settings.host, "port": settings.port, "model": str(model)}
     log.info("starting", extra={"fields": {**fields, "calibration": engine.calibration}})
     uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="warning")
