@@ -25,6 +25,7 @@ from domainllm.decoding import (
     max_answer_chars,
 )
 from domainllm.guard import Guard, GuardDecision
+from domainllm.hints import Hint, Hinter, HintSettings
 from domainllm.moderation import Moderator
 from domainllm.params import Strict
 from domainllm.prompting import (
@@ -61,6 +62,13 @@ class EngineSettings(Strict):
     calibration: str | None = None
     rerank: RerankSettings = RerankSettings()
     lexicon: str | None = None  # blocked terms for output moderation (default: the shipped one)
+    # Naming hints shown under each request (the top-level `hints` params section) and the
+    # curated bank they come from (default: the shipped data/naming).
+    hints: HintSettings = HintSettings()
+    bank: str | None = None
+
+
+DEFAULT_BANK = Path(__file__).resolve().parent.parent / "data" / "naming"
 
 
 def evaluated_settings(params: str | Path = "params.yaml", **overrides: Any) -> EngineSettings:
@@ -71,9 +79,12 @@ def evaluated_settings(params: str | Path = "params.yaml", **overrides: Any) -> 
 
     base: dict[str, Any] = {}
     if Path(params).is_file():
-        section = (load_yaml(params).get("predict") or {}).get("engine")
+        data = load_yaml(params)
+        section = (data.get("predict") or {}).get("engine")
         if section is not None:
             base = validate_section(section, "predict.engine", EngineSettings).model_dump()
+        if data.get("hints") is not None:
+            base["hints"] = validate_section(data["hints"], "hints", HintSettings).model_dump()
     return EngineSettings(**{**base, **overrides})
 
 
@@ -91,9 +102,11 @@ class ModelAnswer:
     cut_off: bool = False
     candidates: list[Candidate] = field(default_factory=list)
     moderated: list[str] = field(default_factory=list)  # generated names with a blocked term
+    hint: Hint | None = None  # the naming hint the prompt showed
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "hint": self.hint.to_dict() if self.hint else None,
             "status": self.status,
             "raw": self.raw,
             "parse_error": self.parse_error,
@@ -149,8 +162,28 @@ class Engine:
 
             lex = load_lexicon(settings.lexicon or DEFAULT_LEXICON)
             self.reranker = Reranker(settings.rerank, lex, default_embedder())
+        self.hinter = self._hinter(settings)
         self._specials = [s for s in self.tok.all_special_tokens if s]
         self.stats = {"bans": 0, "ban_skipped": 0, "retries": 0, "cut_off": 0, "moderated": 0}
+
+    @staticmethod
+    def _hinter(settings: EngineSettings) -> Hinter | None:
+        """The naming hints' matcher over the curated bank (None when hints are off)."""
+        if not settings.hints.enabled:
+            return None
+        from domainllm.judge.embed import default_embedder
+        from domainllm.moderation import DEFAULT_LEXICON
+        from domainllm.params import UserError
+        from domainllm.synth.bank import load_bank
+
+        folder = Path(settings.bank) if settings.bank else DEFAULT_BANK
+        if not folder.is_dir():
+            raise UserError(
+                f"naming hints need the curated bank at {folder}: set predict.engine.bank "
+                "to its folder, or hints.enabled: false in params.yaml"
+            )
+        bank = load_bank(folder, settings.lexicon or DEFAULT_LEXICON)
+        return Hinter(bank, default_embedder(), settings.hints)
 
     @classmethod
     def load(cls, model_dir: Path, guard_dir: Path | None, settings: EngineSettings) -> Engine:
@@ -170,16 +203,25 @@ class Engine:
             "calibrated": self.calibrator is not None,
             "rerank": self.settings.rerank.model_dump() if self.reranker else None,
             "lexicon_hash": self.moderator.hash,
+            "hints": {**self.settings.hints.model_dump(), "bank_hash": self.hinter.bank.hash}
+            if self.hinter
+            else None,
         }
 
     # -- generation ---------------------------------------------------------------------------
-    def _prompt(self, req: Request) -> str:
+    def hints(self, reqs: list[Request]) -> list[Hint | None]:
+        """The naming hint each request's prompt shows (None without one)."""
+        if self.hinter is None:
+            return [None] * len(reqs)
+        return self.hinter.hints([r.description for r in reqs])
+
+    def _prompt(self, req: Request, hint: Hint | None = None) -> str:
         desc = req.description
         for s in self._specials:  # a description must not open or close chat turns
             desc = desc.replace(s, " ")
         safe = req.model_copy(update={"description": desc.strip() or "-"})
         return self.tok.apply_chat_template(
-            render_messages(safe, self.prompts), tokenize=False, add_generation_prompt=True
+            render_messages(safe, self.prompts, hint), tokenize=False, add_generation_prompt=True
         )
 
     def _token_bound(self, req: Request) -> int:
@@ -209,7 +251,9 @@ class Engine:
         s = self.settings
         k = self.samples()
         rows = [r for r in reqs for _ in range(k)]
-        enc = self.tok([self._prompt(r) for r in rows], return_tensors="pt", padding=True)
+        hints = self.hints(reqs)
+        prompts = [self._prompt(r, h) for r, h in zip(reqs, hints, strict=True) for _ in range(k)]
+        enc = self.tok(prompts, return_tensors="pt", padding=True)
         candidates = self.reranker is not None
         proc = ContractProcessor(
             self.compiler, rows, s.constrained, s.ban_duplicates, s.distinct_prefix,
@@ -248,6 +292,7 @@ class Engine:
                 raw = "".join(self.compiler.strings[t] for t in tr.token_ids)
                 seqs.append((raw, not proc.finished(i), tr))
             answers.append(self._parse(req, seqs, self.compiler.strings))
+            answers[-1].hint = hints[j]
         return answers
 
     def _parse(

@@ -1,7 +1,9 @@
 """What the model reads and writes: a Request rendered into chat messages from the versioned
 prompt files in ``prompts/generator/``, and the model's compact answer text.
 
-Training and inference both call ``render_messages`` so the model always sees the same text;
+Training and inference both call ``render_messages`` so the model always sees the same text
+(with the same naming hint, ``domainllm/hints.py``: synth stores it with each row, the engine
+computes it with the same function);
 ``prompt_hash`` goes into run configs and metrics so a prompt edit is visible everywhere.
 
 The model does not write the contract JSON. It writes only what it decides: ``success`` and one
@@ -15,9 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from domainllm.contract import Request, Response, Suggestion, blocked
 from domainllm.io import sha256_text
+
+if TYPE_CHECKING:
+    from domainllm.hints import Hint
 
 DEFAULT_PROMPT_DIR = Path(__file__).resolve().parent.parent / "prompts" / "generator"
 SUCCESS, BLOCKED = "success", "blocked"  # the answer's first word: the refusal decision
@@ -50,8 +56,15 @@ def _yn(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def render_user(req: Request, prompts: PromptSet) -> str:
-    """The user turn for one request."""
+def render_words(hint: Hint | None) -> str:
+    """The hint lines under a request: the bank's start and end words (empty without a hint)."""
+    if hint is None:
+        return ""
+    return f"\nstart: {' '.join(hint.heads)}\nend: {' '.join(hint.tails)}"
+
+
+def render_user(req: Request, prompts: PromptSet, hint: Hint | None = None) -> str:
+    """The user turn for one request (with the naming hint's words when there is one)."""
     return prompts.user_template.format(
         description=req.description,
         tlds=", ".join(req.tlds),
@@ -59,15 +72,18 @@ def render_user(req: Request, prompts: PromptSet) -> str:
         digits=_yn(req.allow_numbers),
         puns=_yn(req.prefer_puns),
         n=req.n,
+        words=render_words(hint),
     )
 
 
-def render_messages(req: Request, prompts: PromptSet | None = None) -> list[dict[str, str]]:
+def render_messages(
+    req: Request, prompts: PromptSet | None = None, hint: Hint | None = None
+) -> list[dict[str, str]]:
     """System and user messages for a chat template (the assistant turn is the answer)."""
     prompts = prompts or load_prompts()
     return [
         {"role": "system", "content": prompts.system},
-        {"role": "user", "content": render_user(req, prompts)},
+        {"role": "user", "content": render_user(req, prompts, hint)},
     ]
 
 

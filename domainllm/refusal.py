@@ -42,15 +42,22 @@ def first_difference(a: Sequence[int], b: Sequence[int]) -> int:
 
 
 def block_margins(
-    model: Any, tok: Any, reqs: Sequence[Request], prompts: PromptSet, batch_size: int = 8
+    model: Any,
+    tok: Any,
+    reqs: Sequence[Request],
+    prompts: PromptSet,
+    batch_size: int = 8,
+    hints: Sequence[Any] | None = None,
 ) -> list[float]:
-    """log P(first 'blocked' token) - log P(first 'success' token) at the status position."""
+    """log P(first 'blocked' token) - log P(first 'success' token) at the status position
+    (``hints``: each request's naming hint, as its prompt shows it)."""
     import torch
 
     seqs: list[tuple[list[int], int, int]] = []
-    for req in reqs:
+    for i, req in enumerate(reqs):
+        hint = hints[i] if hints is not None else None
         prompt = tok.apply_chat_template(
-            render_messages(req, prompts), add_generation_prompt=True, tokenize=False
+            render_messages(req, prompts, hint), add_generation_prompt=True, tokenize=False
         )
         shared, blk, suc = decision_ids(tok, prompt)
         seqs.append((tok(prompt, add_special_tokens=False)["input_ids"] + shared, blk, suc))

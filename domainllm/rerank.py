@@ -7,7 +7,8 @@ their names, then:
 1. **filter**: drop what a naming expert would never shortlist, from deterministic checks of
    ``domainllm/judge/features.py``: broken constraints, over 20 characters, bare or 3-letter
    non-words, placeholders (``name.com``), famous brands and one-letter knock-offs, repeated
-   parts (``studiostudio``), misspellings (``flvorist``), and a single dictionary word or common
+   parts (``studiostudio``), the TLD echoed at the end (``gridaiai.ai``), misspellings
+   (``flvorist``), and a single dictionary word or common
    two-word phrase on ``.com`` (surely registered: ``honey.com``). Blocked terms were already
    removed by moderation and never come back; the other drops return, best first, only when too
    few candidates pass.
@@ -90,11 +91,22 @@ def likely_taken(domain: str, f: dict[str, float]) -> bool:
     return domain.endswith(".com") and (f["dictionary_word"] > 0 or f["phrase"] >= TAKEN_PHRASE)
 
 
+def tld_suffix(domain: str) -> bool:
+    """The label ends in its own TLD as a word (``gridaiai.ai``, ``hedgerowio.io``,
+    ``scrapbookingapp.app``): a model echoing the suffix, never a name a person would pick."""
+    label, _, tld = domain.partition(".")
+    word = tld.rsplit(".", 1)[-1]
+    parts = [p for p, _ in segment(re.sub(r"[^a-z]", "", label))]
+    return len(parts) >= 2 and parts[-1] == word
+
+
 def drop_reason(c: Candidate, s: RerankSettings) -> str | None:
     """Why a candidate is filtered out, or None."""
     for feat, reason in DROP.items():
         if c.features.get(feat, 0.0) > 0:
             return reason
+    if tld_suffix(c.domain):
+        return "tld_suffix"
     if s.drop_taken and likely_taken(c.domain, c.features):
         return "taken"
     return None

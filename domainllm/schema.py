@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -82,6 +82,8 @@ class Example(BaseModel):
     request: Request
     meta: Meta
     target: Response
+    # The naming hint the prompt shows (domainllm/hints.py Hint.to_dict), None without one.
+    hint: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Example:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from domainllm.hints import Hint
 from domainllm.io import sha256_file, sha256_text
 from domainllm.params import UserError
 from domainllm.prompting import PromptSet, render_answer, render_messages
@@ -27,7 +28,7 @@ ADAPTER = "adapter_model.safetensors"
 
 def encode_example(ex: Example, tok: Any, prompts: PromptSet, max_len: int) -> dict[str, list]:
     """Token ids of prompt + answer and a mask that is 1 on the answer (and its end token)."""
-    messages = render_messages(ex.request, prompts)
+    messages = render_messages(ex.request, prompts, Hint.from_dict(ex.hint))
     answer = {"role": "assistant", "content": render_answer(ex.target)}
     prompt = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     full = tok.apply_chat_template([*messages, answer], tokenize=False)

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from domainllm.calibration import Calibrator
 from domainllm.contract import Request, Response
-from domainllm.engine import Answer, Engine
+from domainllm.engine import Answer, Engine, evaluated_settings
 from domainllm.io import read_json, read_jsonl, sha256_file, sha256_tree, write_json, write_jsonl
 from domainllm.moderation import DEFAULT_LEXICON
 from domainllm.params import UserError, load_section, run_stage
@@ -81,7 +81,8 @@ def main() -> None:
         "redteam": params.redteam_rows,
     }
     rows = {k: select(read_jsonl(f), limits[k]) for k, f in files.items()}
-    engine = Engine.load(Path(a.model), Path(a.guard), params.engine)
+    # predict.engine plus the top-level `hints` section: what the CLI and the server use too
+    engine = Engine.load(Path(a.model), Path(a.guard), evaluated_settings(bank=a.bank))
 
     # Calibrate on safe val rows, then answer the evaluated suites with calibrated confidence.
     val = [r for r in rows["val"] if r.get("meta", {}).get("safety_category", "safe") == "safe"]
@@ -136,7 +137,7 @@ def main() -> None:
             "suites_hash": (sha256_file(files["edge"])[:6] + sha256_file(files["redteam"])[:6]),
             "prompt_hash": info["prompt_hash"],
             "guard": info["guard"],
-            "engine": params.engine.model_dump(),
+            "engine": engine.settings.model_dump(),
             "decoding_stats": engine.stats,
             "calibration_points": len(cal.xs),
         }

@@ -1,6 +1,8 @@
 """python stages/synth.py --version v1 --failures FILE|none --bank data/naming --out data/synth/v1
 
 Build one synthetic dataset version (params.yaml `synth`): train/val/test JSONL + card.md.
+With a bank, each row carries the naming hint its prompt shows (params `hints`,
+domainllm/hints.py) and its target is built from the hint's words.
 `--failures` is the discover failures JSON that v2 upweights (`none`: no failures known).
 With `synth.teacher.backend: openai` an OpenAI-compatible teacher names the safe rows
 (cached under `--teacher-cache`); its names replace the bank targets where they pass the checks.
@@ -13,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from domainllm.hints import Hinter, HintSettings, hint_report
 from domainllm.io import atomic_write_text, read_json, write_jsonl
 from domainllm.params import ParamsError, UserError, load_section, run_stage
 from domainllm.synth.bank import load_bank
@@ -73,7 +76,13 @@ def main() -> None:
     failures = load_failures(a.failures)
     t0 = time.perf_counter()
     bank = load_bank(a.bank, a.lexicon) if a.bank else None
-    built = build_version(params, a.version, failures, bank)
+    hinter = None
+    hints = load_section("hints", HintSettings, a.params)
+    if bank is not None and hints.enabled:
+        from domainllm.judge.embed import default_embedder
+
+        hinter = Hinter(bank, default_embedder(), hints)
+    built = build_version(params, a.version, failures, bank, hinter)
     teacher_note = ""
     if params.teacher.backend != "none":
         teacher_note = ask_teacher(built, params.teacher, a.teacher_cache, a.lexicon)
@@ -81,6 +90,8 @@ def main() -> None:
         write_jsonl(a.out / f"{split}.jsonl", (to_row(e) for e in rows))
     recipe = params.versions[a.version].model_dump(exclude={"failures"}, exclude_none=True)
     card = render_card(a.version, built, params.seed, recipe) + teacher_note
+    if hinter is not None:
+        card += hint_report([e for rows in built.splits.values() for e in rows], hints)
     atomic_write_text(a.out / "card.md", card)
     counts = {s: len(r) for s, r in built.splits.items()}
     print(f"synth {a.version}: {counts} in {time.perf_counter() - t0:.1f}s -> {a.out}")

@@ -23,6 +23,7 @@ from typing import Any
 
 from domainllm import refusal as R
 from domainllm import training as T
+from domainllm.hints import Hint
 from domainllm.io import (
     atomic_write_text,
     read_json,
@@ -190,7 +191,10 @@ def probe_refusal(
         return None
     rows = R.probe_set(val, run.train.probe_rows, run.train.seed)
     model.eval()
-    margins = R.block_margins(model, tok, [r.request for r in rows], prompts, run.train.batch_size)
+    hints = [Hint.from_dict(r.hint) for r in rows]
+    margins = R.block_margins(
+        model, tok, [r.request for r in rows], prompts, run.train.batch_size, hints
+    )
     return R.refusal_metrics(margins, [r.target.status == "blocked" for r in rows])
 
 

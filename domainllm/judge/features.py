@@ -37,11 +37,12 @@ SHORT_WORDS = frozenset({"a", "i", "go", "my", "up", "me", "we", "on", "in", "to
                          "so", "be", "do", "hi", "ok", "oh", "us", "it", "at", "an", "as", "is",
                          "or", "io", "ai", "co"})  # fmt: skip
 # Words that make a label a placeholder, not a name (name.com, appname.app, shopnamecom.shop),
-# and words of the request's own instructions a model copies (hyphensno.com, nashvillepuns.dev).
+# and words of the request's own instructions or of the answer format a model copies
+# (hyphensno.com, nashvillepuns.dev, blockedapp.app).
 PLACEHOLDER = frozenset({"name", "names", "domain", "example", "website", "yourname", "mysite",
                          "yoursite", "sitename", "brandname", "com", "www", "http",
                          "hyphen", "hyphens", "digit", "digits", "pun", "puns", "tld", "tlds",
-                         "suggestion", "suggestions"})  # fmt: skip
+                         "suggestion", "suggestions", "blocked", "success"})  # fmt: skip
 BARE = frozenset({"ai", "io", "co", "com", "net", "org", "app", "dev", "www", "web", "site", "shop",
                   "store", "online", "biz", "info"})  # fmt: skip
 

@@ -32,6 +32,9 @@ class IndustryBank:
     blends: tuple[str, ...]
     puns: tuple[str, ...]
     names: tuple[str, ...]
+    # How people describe the business ("flower shop", "bouquets"): requests are matched to an
+    # industry by these phrases (domainllm/hints.py).
+    about: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,13 @@ def _words(data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def _phrases(data: dict[str, Any], where: str) -> tuple[str, ...]:
+    items = data.get("about") or []
+    if not isinstance(items, list) or not all(isinstance(x, str) and x.strip() for x in items):
+        raise UserError(f"{where}: 'about' must be a list of phrases describing the business")
+    return tuple(x.strip() for x in items)
+
+
 def load_bank(folder: str | Path, lexicon_path: str | Path) -> Bank:
     """Read every ``*.yaml`` of the bank folder; one line naming file and field on a problem."""
     from domainllm.judge.features import load_lexicon
@@ -82,7 +92,8 @@ def load_bank(folder: str | Path, lexicon_path: str | Path) -> Bank:
         if not isinstance(data, dict) or data.get("industry") != f.stem:
             raise UserError(f"{f}: 'industry' must be '{f.stem}' (the file name)")
         b = IndustryBank(f.stem, *(_words(data, k, str(f)) for k in
-                                   ("heads", "tails", "blends", "puns", "names")))  # fmt: skip
+                                   ("heads", "tails", "blends", "puns", "names")),
+                         about=_phrases(data, str(f)))  # fmt: skip
         if len(b.heads) < 5 or len(b.tails) < 5:
             raise UserError(f"{f}: needs at least 5 heads and 5 tails")
         industries[f.stem] = b

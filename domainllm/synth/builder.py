@@ -10,7 +10,7 @@ import hashlib
 import random
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from domainllm.contract import Request, Response, answer_problems, blocked
@@ -369,13 +369,26 @@ class Builder:
         return self.borderline() if group == "borderline" else self.safe(group)
 
 
-def finish(d: Draft, rng: random.Random) -> Example:
-    """The Example for a draft: request, metadata and the target answer (validated)."""
+def hinted(ctx: NameContext, hint: Any) -> NameContext:
+    """The context whose bank words are the hint's (when the hint is the row's own industry),
+    so the target is built from the words the prompt shows."""
+    if hint is None or ctx.bank is None or hint.industry != ctx.bank.industry:
+        return ctx
+    return replace(ctx, bank=replace(ctx.bank, heads=hint.heads, tails=hint.tails))
+
+
+def finish(d: Draft, rng: random.Random, hint: Any = None) -> Example:
+    """The Example for a draft: request, metadata, the target answer (validated) and the naming
+    hint (``domainllm.hints.Hint``) its prompt shows, if any."""
     req = Request(description=d.description, **d.fields)
     target: Response = blocked()
     if d.category == "safe":
         assert d.ctx is not None
-        target = Response(status="success", suggestions=suggest(rng, d.ctx, req))
+        try:
+            names = suggest(rng, hinted(d.ctx, hint), req)
+        except RuntimeError:  # the hint's few words could not make n names: use the whole bank
+            names = suggest(rng, d.ctx, req)
+        target = Response(status="success", suggestions=names)
         problems = answer_problems(target, req)
         if problems:
             raise RuntimeError(f"generated answer breaks the contract: {problems[0]}")
@@ -388,7 +401,10 @@ def finish(d: Draft, rng: random.Random) -> Example:
         transform=d.transform,
         template=d.template,
     )
-    return Example(id="s" + desc_hash(d.description, 0)[:12], request=req, meta=meta, target=target)
+    return Example(
+        id="s" + desc_hash(d.description, 0)[:12], request=req, meta=meta, target=target,
+        hint=hint.to_dict() if hint is not None else None,
+    )  # fmt: skip
 
 
 def to_row(ex: Example) -> dict[str, Any]:
@@ -398,4 +414,5 @@ def to_row(ex: Example) -> dict[str, Any]:
         "request": ex.request.model_dump(),
         "meta": ex.meta.model_dump(),
         "target": ex.target.to_dict(),
+        **({"hint": ex.hint} if ex.hint is not None else {}),
     }

@@ -78,6 +78,7 @@ def realise(
     seen: set[str],
     fin_rng: random.Random,
     short: Counter[str] | None = None,
+    hinter: Any = None,
 ) -> tuple[dict[str, list[Example]], list[str]]:
     """Generate one row per spec whose description hashes into the spec's split.
 
@@ -86,6 +87,7 @@ def realise(
     """
     out: dict[str, list[Example]] = {s: [] for s in SPLITS}
     skeletons: list[str] = []
+    drafts: list[tuple[str, Any]] = []
     for group, cat, tr, split in specs:
         for _ in range(MAX_TRIES):
             d = builder.draft(group, cat, tr)
@@ -100,12 +102,18 @@ def realise(
             short[group] += 1
             continue
         seen.add(key)
-        out[split].append(finish(d, fin_rng))
+        drafts.append((split, d))
         skeletons.append(d.skeleton)
+    # Hints in one batch (one MiniLM pass), then targets composed from them, in draft order.
+    hints = hinter.hints([d.description for _, d in drafts]) if hinter else [None] * len(drafts)
+    for (split, d), hint in zip(drafts, hints, strict=True):
+        out[split].append(finish(d, fin_rng, hint))
     return out, skeletons
 
 
-def build_base(n: int, p: SynthParams, seen: set[str], bank: Any = None) -> Built:
+def build_base(
+    n: int, p: SynthParams, seen: set[str], bank: Any = None, hinter: Any = None
+) -> Built:
     """The base recipe: ``n`` rows in the configured shares, split 70/15/15 per stratum."""
     counts = group_counts(n, p.shares)
     fracs = p.splits.model_dump()
@@ -118,7 +126,7 @@ def build_base(n: int, p: SynthParams, seen: set[str], bank: Any = None) -> Buil
             specs += kind_specs({g: counts[g] for g in st}, fracs, kind in SPREAD_KINDS, counter)
     rng = random.Random(f"{p.seed}:base:{n}")
     names = random.Random(f"{p.seed}:names")
-    splits, skel = realise(specs, Builder(rng, bank=bank), p.seed, p, seen, names)
+    splits, skel = realise(specs, Builder(rng, bank=bank), p.seed, p, seen, names, None, hinter)
     for s in SPLITS:
         random.Random(f"{p.seed}:order:{s}:{n}").shuffle(splits[s])
     return Built(splits, skel)
@@ -140,13 +148,19 @@ def augment_weights(aug: Augment, failures: dict[str, Any] | None) -> dict[str, 
 
 
 def build_version(
-    p: SynthParams, name: str, failures: dict[str, Any] | None, bank: Any = None
+    p: SynthParams,
+    name: str,
+    failures: dict[str, Any] | None,
+    bank: Any = None,
+    hinter: Any = None,
 ) -> Built:
     """Build version ``name``; with ``augment`` add hard cases to train/val only. With a
-    ``bank`` (domainllm.synth.bank.Bank) targets are composed from the curated bank."""
+    ``bank`` (domainllm.synth.bank.Bank) targets are composed from the curated bank; with a
+    ``hinter`` (domainllm.hints.Hinter) each row carries its prompt's naming hint and its target
+    is built from the hint's words."""
     v = p.versions[name]
     seen: set[str] = set()
-    built = build_base(v.n, p, seen, bank)
+    built = build_base(v.n, p, seen, bank, hinter)
     if not v.augment or v.augment.n == 0:
         return built
     aug = v.augment
@@ -162,7 +176,7 @@ def build_version(
     builder = Builder(rng, template_failures=by_template, boost=aug.failure_boost, bank=bank)
     short: Counter[str] = Counter()
     names = random.Random(f"{p.seed}:aug-names")
-    extra, skel = realise(specs, builder, p.seed, p, seen, names, short)
+    extra, skel = realise(specs, builder, p.seed, p, seen, names, short, hinter)
     for s in ("train", "val"):
         rng.shuffle(extra[s])
         built.splits[s] = built.splits[s] + extra[s]
