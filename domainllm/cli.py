@@ -169,11 +169,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-# -- serve (issue 6: the server helper owns this block; it calls domainllm.serve.app:run) --------
+# -- serve (domainllm.serve.runner: options, loading, uvicorn; the app never imports it) ----------
 def add_serve(sub: Any) -> None:
     p = sub.add_parser("serve", help="serve the HTTP API (see domainllm/serve)")
     try:
-        from domainllm.serve.app import add_arguments
+        from domainllm.serve.runner import add_arguments
     except ImportError:  # server not installed in this checkout
         return
     add_arguments(p)
@@ -181,7 +181,7 @@ def add_serve(sub: Any) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from domainllm.serve.app import run
+    from domainllm.serve.runner import run
 
     run(args)
     return 0

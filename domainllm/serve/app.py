@@ -319,18 +319,3 @@ def create_app(
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     return app
-
-
-# `domainllm serve` (domainllm/cli.py) calls these; the implementation is in runner.py.
-def add_arguments(parser: Any) -> None:
-    """The ``serve`` subcommand's options (see ``domainllm.serve.runner``)."""
-    from domainllm.serve.runner import add_arguments as _add
-
-    _add(parser)
-
-
-def run(args: Any) -> None:
-    """Serve until interrupted (see ``domainllm.serve.runner.run``)."""
-    from domainllm.serve.runner import run as _run
-
-    _run(args)
