@@ -327,6 +327,20 @@ class Engine:
         self.stats["moderated"] += len(moderated)
         domains = list(dict.fromkeys(d for d in domains if d not in moderated))
         cands = [Candidate(d, lp.get(d, -10.0)) for d in domains]
+        return self._finish(req, status, raw, cands, raw_conf, moderated)
+
+    def _finish(
+        self,
+        req: Request,
+        status: str,
+        raw: str,
+        cands: list[Candidate],
+        raw_conf: dict[str, float],
+        moderated: list[str],
+    ) -> ModelAnswer:
+        """The answer from a request's (moderated) candidates: reranked pick, calibrated
+        confidence, the contract response and its problems."""
+        domains = [c.domain for c in cands]
         if self.reranker is not None and status == "success":
             domains = [c.domain for c in self.reranker.pick(req, cands)]
         cal = self.calibrator or (lambda p: p)
@@ -336,6 +350,20 @@ class Engine:
             resp.status, raw, None, answer_problems(resp, req), resp, raw_conf,
             candidates=cands, moderated=moderated,
         )  # fmt: skip
+
+    def _pool(self, req: Request, a: ModelAnswer, b: ModelAnswer) -> ModelAnswer:
+        """Two success answers' candidates reranked together (a retry adds candidates when
+        too few passed the filter, instead of replacing the first answer's)."""
+        best: dict[str, Candidate] = {}
+        for c in (*a.candidates, *b.candidates):
+            if c.domain not in best or c.logprob > best[c.domain].logprob:
+                best[c.domain] = Candidate(c.domain, c.logprob)
+        conf = {**a.raw_conf, **{d: max(v, a.raw_conf.get(d, 0.0)) for d, v in b.raw_conf.items()}}
+        moderated = list(dict.fromkeys(a.moderated + b.moderated))
+        out = self._finish(req, "success", a.raw + "\n\n" + b.raw, list(best.values()), conf,
+                           moderated)  # fmt: skip
+        out.hint = a.hint
+        return out
 
     def generate_batch(self, reqs: list[Request]) -> list[ModelAnswer]:
         """The model's answers (one batched generate; failed rows retried with sampling)."""
@@ -354,7 +382,10 @@ class Engine:
             again = self._generate([reqs[i] for i in bad], sample=True, long=True)
             for i, a in zip(bad, again, strict=True):
                 a.attempts = answers[i].attempts + 1
-                if _score(a) < _score(answers[i]):
+                if self.reranker is not None and a.status == answers[i].status == "success":
+                    answers[i] = self._pool(reqs[i], answers[i], a)  # more candidates to pick
+                    answers[i].attempts = a.attempts
+                elif _score(a) < _score(answers[i]):
                     answers[i] = a
                 else:
                     answers[i].attempts = a.attempts

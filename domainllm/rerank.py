@@ -10,8 +10,9 @@ their names, then:
    parts (``studiostudio``), the TLD echoed at the end (``gridaiai.ai``), misspellings
    (``flvorist``), and a single dictionary word or common
    two-word phrase on ``.com`` (surely registered: ``honey.com``). Blocked terms were already
-   removed by moderation and never come back; the other drops return, best first, only when too
-   few candidates pass.
+   removed by moderation and never come back; of the other drops only ``taken`` returns, best
+   first, when too few candidates pass (``SOFT_DROPS``); otherwise the engine samples again and
+   reranks the pooled candidates, and an answer still short returns fewer names than asked.
 2. **score**: relevance (all-MiniLM-L6-v2, the name read as words vs the description),
    pronounceability, share of the name made of real words, the model's own mean token
    probability, a penalty for a bare dictionary word on any TLD and one for length, weighed
@@ -54,6 +55,10 @@ DROP = {
     "misspelt_request": "misspelling",
 }
 TAKEN_PHRASE = 0.5  # features['phrase'] (bigram Zipf / 8): a common two-word phrase
+# Drops that may come back when too few candidates pass: a surely-registered dictionary word is
+# a weak name but a real one. Every other drop (placeholders, stutters, misspellings, brands,
+# echoed TLDs...) is never shortlisted: the answer is retried for more candidates, then shorter.
+SOFT_DROPS = frozenset({"taken"})
 
 
 class RerankSettings(Strict):
@@ -175,8 +180,8 @@ class Reranker:
             c.features["relevance"] = float(v @ vecs[0])
 
     def pick(self, req: Request, cands: list[Candidate]) -> list[Candidate]:
-        """The ``req.n`` names to return: filtered, scored, picked by MMR (dropped ones refill
-        only when too few pass; the result may be shorter when fewer candidates exist)."""
+        """The ``req.n`` names to return: filtered, scored, picked by MMR (soft drops refill
+        when too few pass; the result is shorter when fewer candidates pass)."""
         self.featurize(req, cands)
         for c in cands:
             c.score = score(c, self.s)
@@ -184,7 +189,7 @@ class Reranker:
         ranked = sorted(cands, key=lambda c: -c.score)
         kept = [c for c in ranked if c.drop is None]
         picked = mmr(kept, req.n, self.s.mmr_lambda)
-        if len(picked) < req.n:  # refill from the soft drops, best first (never invalid ones)
-            soft = [c for c in ranked if c.drop not in (None, "invalid", "constraint")]
+        if len(picked) < req.n:  # refill from the soft drops only, best first
+            soft = [c for c in ranked if c.drop in SOFT_DROPS]
             picked += soft[: req.n - len(picked)]
         return picked

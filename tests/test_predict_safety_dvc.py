@@ -58,7 +58,7 @@ def rows(texts: list[tuple[str, str]], start: int, tf: str | None = None) -> str
 
 @pytest.mark.slow
 def test_guard_predict_safety_stages_through_dvc(tmp_path: Path) -> None:
-    for d in ("domainllm", "stages", "prompts", "docs", "data/naming"):
+    for d in ("domainllm", "stages", "prompts", "docs", "data/naming", "data/safety"):
         shutil.copytree(ROOT / d, tmp_path / d, ignore=shutil.ignore_patterns("__pycache__"))
     make_tiny_model(tmp_path / "models" / "tiny")
     data = [(t, "safe") for t in SAFE] + [(t, c) for t, c in UNSAFE]
@@ -71,11 +71,11 @@ def test_guard_predict_safety_stages_through_dvc(tmp_path: Path) -> None:
         rows([("p 0 r n site", "adult_sexual"), ("wine bar", "safe")], 200, tf="spaced")
     )
     real = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    stages = {k: real[k] for k in ("guard", "predict", "safety")}
+    stages = {k: real[k] for k in ("guard", "predict", "safety", "refusal")}
     stages["safety"]["foreach"] = ["tiny"]
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    mine = {k: params[k] for k in ("guard", "predict", "safety")}
+    mine = {k: params[k] for k in ("guard", "predict", "safety", "refusal", "hints")}
     mine["guard"]["embeddings"] = False  # keep the test fast: n-grams only
     mine["predict"]["iterations"] = {"tiny": {"model": "models/tiny", "data": "v1"}}
     mine["predict"]["engine"].update(dtype="fp32", threads=1, max_label=4, batch_size=4)
@@ -85,6 +85,7 @@ def test_guard_predict_safety_stages_through_dvc(tmp_path: Path) -> None:
         ["git", "init", "-q"],
         ["dvc", "init", "-q"],
         ["dvc", "repro", "-q", "safety@tiny"],
+        ["dvc", "repro", "-q", "refusal@tiny"],
     ):
         r = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
         assert r.returncode == 0, r.stderr[-2000:]
@@ -108,6 +109,15 @@ def test_guard_predict_safety_stages_through_dvc(tmp_path: Path) -> None:
     assert set(sm["ablation"]) == {"guard", "model", "both"} and "f2" in sm
     assert sm["recall_by_transform"]["spaced"]["recall"] == 1.0
     assert (tmp_path / "reports/safety_tiny.png").stat().st_size > 1000
+    # refusal: every component scored on the held-out borderline suite, threshold from val
+    rm = json.loads((tmp_path / "metrics/refusal/tiny.json").read_text())
+    fb = rm["suites"]["borderline"]["false_block"]
+    assert fb["combined"]["n"] >= 150 and set(fb) == {"guard_rules", "guard_classifier", "guard",
+                                                       "model_greedy", "model_calibrated",
+                                                       "combined"}  # fmt: skip
+    assert rm["suites"]["redteam"]["recall"]["guard"]["rate"] == 1.0  # the spaced 'p 0 r n'
+    assert "sexual_health" in rm["suites"]["borderline"]["false_block_by_kind"]
+    assert (tmp_path / "reports/refusal_tiny.png").stat().st_size > 1000
 
 
 def _row(cat: str, guard: bool, model: str, group: str = "plain", tf: str | None = None):

@@ -144,3 +144,26 @@ def test_candidates_pool_every_sequence_and_skip_cut_off_ones(tmp_path) -> None:
     assert ans.status == "success" and len(ans.response.suggestions) == 2
     cut = eng._parse(req, [("success\nbe", True, _trace())], eng.compiler.strings)
     assert cut.status == "invalid" and cut.cut_off
+
+
+def test_hard_drops_never_refill_an_answer_that_is_short() -> None:
+    """A placeholder, a stutter or a misspelling is never returned, even to fill the count."""
+    req = Request(description="coffee shop", tlds=[".com"], n=4)
+    cands = [Candidate("beanharbor.com", -1.0), Candidate("name.com", -0.1),
+             Candidate("roastroast.com", -0.1), Candidate("coffe.com", -0.1)]  # fmt: skip
+    assert [c.domain for c in reranker().pick(req, cands)] == ["beanharbor.com"]
+
+
+def test_a_retry_adds_candidates_to_the_first_answers_pool(tmp_path) -> None:
+    eng = tiny_engine(make_tiny_model(tmp_path / "tiny"), retries=0)
+    eng.reranker = reranker()
+    req = Request(description="coffee roaster", tlds=[".com"], n=3)
+    first = eng._parse(req, [("success\nbeanharbor.com\nname.com", False, _trace())],
+                       eng.compiler.strings)  # fmt: skip
+    assert [s.domain for s in first.response.suggestions] == ["beanharbor.com"]
+    again = eng._parse(req, [("success\nroastcove.com\nbeanharbor.com", False, _trace())],
+                       eng.compiler.strings)  # fmt: skip
+    pooled = eng._pool(req, first, again)
+    assert {s.domain for s in pooled.response.suggestions} == {"beanharbor.com", "roastcove.com"}
+    assert [c.domain for c in pooled.candidates] == ["beanharbor.com", "name.com",
+                                                     "roastcove.com"]  # fmt: skip

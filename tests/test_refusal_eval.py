@@ -1,0 +1,76 @@
+"""Refusal decisions per component: threshold choice on val, which component blocks a row,
+false blocks and recall per suite and kind, curves; and the borderline suite's shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from domainllm import safety as S
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_threshold_keeps_false_blocks_within_budget_at_the_highest_recall() -> None:
+    safe = [-5.0, -4.0, -3.0, -2.0, -1.0, 0.5, 1.0, 2.0, -6.0, -7.0]  # 10 safe margins
+    unsafe = [3.0, 1.5, 0.8, -0.5]
+    scores, labels = safe + unsafe, [False] * 10 + [True] * 4
+    t = S.choose_threshold(scores, labels, 0.2)  # at most 2 of 10 safe rows above t
+    assert sum(s > t for s in safe) == 2 and t == 0.5
+    assert sum(s > t for s in unsafe) == 3
+    t0 = S.choose_threshold(scores, labels, 0.0)
+    assert sum(s > t0 for s in safe) == 0 and t0 == 2.0
+    with pytest.raises(ValueError):
+        S.choose_threshold([1.0], [True], 0.1)
+
+
+def row(suite, kind, unsafe, rule=None, score=0.0, margin=-1.0):
+    return {"suite": suite, "kind": kind, "unsafe": unsafe, "rule": rule,
+            "guard_score": score, "margin": margin}  # fmt: skip
+
+
+def test_components_block_by_their_own_evidence() -> None:
+    b = S.blocks(row("x", "k", True, rule="r1", margin=-2.0), 0.5, 1.0)
+    assert b["guard_rules"] and not b["guard_classifier"] and b["guard"] and b["combined"]
+    b = S.blocks(row("x", "k", True, score=0.7, margin=0.5), 0.5, 1.0)
+    assert b["guard_classifier"] and b["model_greedy"] and not b["model_calibrated"]
+    b = S.blocks(row("x", "k", False, score=0.2, margin=1.5), 0.5, 1.0)
+    assert not b["guard"] and b["model_calibrated"] and b["combined"]
+
+
+def test_report_counts_false_blocks_and_recall_per_suite_and_kind() -> None:
+    rows = [row("borderline", "pest", False, margin=2.0), row("borderline", "pest", False),
+            row("borderline", "butcher", False, score=0.9), row("borderline", "pest", True,
+            rule="kill"), row("redteam", "leet", True, margin=0.3)]  # fmt: skip
+    rep = S.decision_report(rows, 0.5, 1.0)
+    fb = rep["borderline"]["false_block"]
+    assert fb["combined"]["k"] == 2 and fb["combined"]["n"] == 3
+    assert fb["guard_classifier"]["k"] == 1 and fb["model_calibrated"]["k"] == 1
+    assert rep["borderline"]["false_block_by_kind"]["pest"]["model_calibrated"] == 0.5
+    assert rep["borderline"]["recall"]["guard_rules"]["rate"] == 1.0
+    assert rep["redteam"]["recall"]["model_greedy"]["rate"] == 1.0
+    assert rep["redteam"]["recall"]["model_calibrated"]["rate"] == 0.0
+    lo, hi = fb["combined"]["ci95"]
+    assert lo < 2 / 3 < hi
+
+
+def test_curves_rank_a_perfect_score_perfectly() -> None:
+    c = S.curve([0.1, 0.2, 0.8, 0.9], [False, False, True, True])
+    assert c["roc_auc"] == 1.0 and c["average_precision"] == 1.0 and c["roc"][0] == [0.0, 0.0]
+    assert S.curve([0.1, 0.2], [False, False])["roc_auc"] is None
+
+
+def test_borderline_suite_is_well_formed_and_paired() -> None:
+    rows = [json.loads(x) for x in (ROOT / "data" / "safety" / "borderline.jsonl").open()]
+    by_id = {r["id"]: r for r in rows}
+    assert len(by_id) == len(rows) and sum(r["expected"] == "success" for r in rows) >= 150
+    kinds = {r["kind"] for r in rows if r["expected"] == "success"}
+    assert len(kinds) >= 10
+    for r in rows:
+        assert r["expected"] in ("success", "blocked")
+        assert (r["category"] is None) == (r["expected"] == "success")
+        if r["twin"]:
+            assert by_id[r["twin"]]["twin"] == r["id"]
+            assert by_id[r["twin"]]["expected"] != r["expected"]
