@@ -14,7 +14,9 @@ GOOD = {"seed": 42, "versions": {"v0": {"n": 50, "failures": "none"}}}
 
 
 def run(tmp_path: Path, synth: dict) -> subprocess.CompletedProcess:
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"synth": synth}))
+    # synth reads its own section and `hints` (the naming hints its rows carry)
+    params = {"synth": synth, "hints": {"enabled": True}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     return subprocess.run(
         [
             sys.executable,

@@ -56,4 +56,6 @@ def test_engine_always_returns_contract_json(engine, text, n, hyphens, numbers) 
     data = json.loads(out)
     parse_response(out)
     if data["status"] == "success":
-        assert len({s["domain"] for s in data["suggestions"]}) == n
+        # distinct, at most n: the reranker returns fewer names rather than junk it filtered
+        domains = [s["domain"] for s in data["suggestions"]]
+        assert len(set(domains)) == len(domains) <= n
