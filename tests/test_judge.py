@@ -562,9 +562,10 @@ def test_judge_validate_stage_on_tiny_model(
     assert "ask_relevant" in cal.features and len(cal.coef) == 3
 
 
-@pytest.mark.slow
-def test_judge_agrees_with_gold_out_of_fold() -> None:
-    """The deterministic judge alone, cross-validated by request on the team's gold set."""
+@pytest.fixture(scope="module")
+def gold_agreement() -> dict:
+    """The deterministic judge alone, cross-validated by request on the team's gold set
+    (computed once for the floor and the target tests)."""
     rows, items, errors = load_gold(ROOT / "data" / "gold" / "judge_gold.jsonl")
     assert not errors
     feats = [{"description": it.request.description, "domain": it.domain,
@@ -572,7 +573,13 @@ def test_judge_agrees_with_gold_out_of_fold() -> None:
     add_relevance(feats, default_embedder())
     groups = [r["request"]["description"] for r in rows]
     oof = out_of_fold([f["features"] for f in feats], [r["label"] for r in rows], groups, DET)
-    a = agreement(rows, oof)
+    return agreement(rows, oof)
+
+
+@pytest.mark.slow
+def test_judge_agrees_with_gold_out_of_fold(gold_agreement: dict) -> None:
+    """Out-of-fold agreement stays above its measured floor."""
+    a = gold_agreement
     # A floor against regressions, at what the judge reaches on the gold with the 174 reviewed
     # names of 2026-12-02 (Spearman 0.61, kappa 0.60, pairwise 0.844); the issue's targets are
     # in test_judge_meets_the_issue_targets_on_gold, which is expected to fail for now.
@@ -593,15 +600,9 @@ def test_judge_agrees_with_gold_out_of_fold() -> None:
     reason="judge issue open: pairwise 0.844 < 0.85 and fluent "
     "off-topic model outputs score level with good names (README)",
 )
-def test_judge_meets_the_issue_targets_on_gold() -> None:
+def test_judge_meets_the_issue_targets_on_gold(gold_agreement: dict) -> None:
     """The judge issue's targets, out-of-fold on the gold set (strict: passing flags the fix)."""
-    rows, items, _ = load_gold(ROOT / "data" / "gold" / "judge_gold.jsonl")
-    feats = [{"description": it.request.description, "domain": it.domain,
-              "features": name_features(it.domain, it.request, LEX)} for it in items]  # fmt: skip
-    add_relevance(feats, default_embedder())
-    groups = [r["request"]["description"] for r in rows]
-    oof = out_of_fold([f["features"] for f in feats], [r["label"] for r in rows], groups, DET)
-    a = agreement(rows, oof)
+    a = gold_agreement
     assert a["spearman"] >= 0.6 and a["kappa"] >= 0.5 and a["pairwise_accuracy"] >= 0.85
     assert a["bad_below_good"]
 
