@@ -117,7 +117,7 @@ def run_mode(engine: Any, args: argparse.Namespace, batch: int) -> dict:
 
 def load_engine(args: argparse.Namespace, tmp: Path) -> Any:
     import domainllm.guard
-    from domainllm.engine import Engine, EngineSettings
+    from domainllm.engine import Engine, EngineSettings, evaluated_settings
     from domainllm.tiny import make_tiny_model
 
     if args.guard is None and not domainllm.guard.DEFAULT_POLICY.is_file():
@@ -128,7 +128,9 @@ def load_engine(args: argparse.Namespace, tmp: Path) -> Any:
         print(f"note: {domainllm.guard.DEFAULT_POLICY} is a stand-in policy", file=sys.stderr)
     model = args.model or make_tiny_model(tmp / "tiny")
     extra = {"max_label": args.max_label} if args.max_label else {}
-    settings = EngineSettings(threads=args.threads, batch_size=args.max_batch_size, **extra)
+    extra.update(threads=args.threads, batch_size=args.max_batch_size)
+    # A real model is served as `domainllm serve` serves it: the settings predict evaluated.
+    settings = evaluated_settings(**extra) if args.model else EngineSettings(**extra)
     return Engine.load(model, args.guard, settings), str(args.model or "tiny (random weights)")
 
 

@@ -147,6 +147,7 @@ class ContractProcessor:
         )
         self.traces = [RowTrace() for _ in reqs]
         self._prev_logp: torch.Tensor | None = None
+        self._rows: list[int] = []  # the rows the last `mask` call scored, in order
         self._started = False
         # The first token (the refusal decision) is taken greedily even when sampling names.
         self.greedy_first = greedy_first
@@ -163,18 +164,24 @@ class ContractProcessor:
     def _text(self, i: int) -> str:
         return "".join(self.c.strings[t] for t in self.traces[i].token_ids)
 
+    def done(self, i: int) -> bool:
+        """True when row ``i`` needs no more tokens (complete answer, or EOS unconstrained)."""
+        return self.traces[i].done or (self.constrained and self.finished(i))
+
     def consume(self, last: torch.Tensor) -> None:
-        """Record the tokens chosen at the previous step (and advance the guides)."""
+        """Record the tokens chosen at the previous step (and advance the guides); ``last[j]``
+        belongs to the ``j``-th row the previous ``mask`` call scored."""
         if self._prev_logp is None:
             return
-        for i in range(last.shape[0]):
-            tid = int(last[i])
+        for j, i in enumerate(self._rows):
+            tid = int(last[j])
             tr = self.traces[i]
             if self.constrained:
                 g = self.guides[i]
                 if g.is_finished():
                     continue  # EOS or padding after the answer
                 if tid == self.c.eos_id:
+                    tr.done = True
                     continue
                 if not g.accepts_tokens([tid]):
                     continue  # cannot happen under the mask; never crash on it
@@ -183,42 +190,50 @@ class ContractProcessor:
                 tr.done = True
                 continue
             tr.token_ids.append(tid)
-            tr.logprobs.append(float(self._prev_logp[i, tid]))
+            tr.logprobs.append(float(self._prev_logp[j, tid]))
         self._prev_logp = None
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.Tensor:
-        bsz = input_ids.shape[0]
+        """transformers' logits-processor interface (the ``reference`` backend): every row."""
         if self._started:
             self.consume(input_ids[:, -1])
+        return self.mask(list(range(input_ids.shape[0])), scores)
+
+    def mask(self, rows: list[int], scores: torch.Tensor) -> torch.Tensor:
+        """Scores of the given rows (``scores[j]`` is row ``rows[j]``) with everything the row's
+        regex, the duplicate ban and the label cap forbid set to -inf."""
         self._started = True
+        self._rows = rows
         self._prev_logp = torch.log_softmax(scores.float(), dim=-1)
         if not self.constrained:
             return scores
         bsz, vsize = scores.shape
         words = (vsize + 31) // 32
         masks = torch.zeros((bsz, words), dtype=torch.int32)
-        for i in range(bsz):
+        for j, i in enumerate(rows):
             g = self.guides[i]
             if g.is_finished():
-                masks[i, self.c.eos_id // 32] = 1 << (self.c.eos_id % 32)
+                masks[j, self.c.eos_id // 32] = 1 << (self.c.eos_id % 32)
             else:
-                g.write_mask_into(masks[i].data_ptr(), words, 4)
+                g.write_mask_into(masks[j].data_ptr(), words, 4)
         bits = (masks.unsqueeze(-1) >> self._shifts) & 1
         allowed = bits.view(bsz, -1)[:, :vsize].bool()
         out = scores.masked_fill(~allowed, float("-inf"))
         if self.ban_duplicates:
-            for i in range(bsz):
-                self._ban(i, out)
+            for j, i in enumerate(rows):
+                self._ban(i, out, j)
         if self.max_label_tokens:
-            for i in range(bsz):
-                self._cap(i, out)
+            for j, i in enumerate(rows):
+                self._cap(i, out, j)
         if self.greedy_first and not any(tr.token_ids for tr in self.traces):
             best = out.argmax(-1, keepdim=True)
             out = torch.full_like(out, float("-inf")).scatter(1, best, out.gather(1, best))
         return out
 
-    def _cap(self, i: int, out: torch.Tensor) -> None:
-        """Force the open label to end once it has ``max_label_tokens`` tokens."""
+    def _cap(self, i: int, out: torch.Tensor, j: int | None = None) -> None:
+        """Force row ``i``'s open label (scores ``out[j]``) to end once it has
+        ``max_label_tokens`` tokens."""
+        j = i if j is None else j
         ids = self.traces[i].token_ids
         k = 0
         for t in reversed(ids):
@@ -230,14 +245,15 @@ class ContractProcessor:
             return  # still on the status word
         if k < self.max_label_tokens or "." in self.c.strings[ids[-k - 1]]:
             return
-        keep = out[i, self.c.closers]
+        keep = out[j, self.c.closers]
         if torch.isfinite(keep).any():
-            row = torch.full_like(out[i], float("-inf"))
+            row = torch.full_like(out[j], float("-inf"))
             row[self.c.closers] = keep
-            out[i] = row
+            out[j] = row
 
-    def _ban(self, i: int, out: torch.Tensor) -> None:
-        """Forbid tokens that would end the open label with one already used in this row."""
+    def _ban(self, i: int, out: torch.Tensor, j: int) -> None:
+        """Forbid tokens that would end row ``i``'s open label (scores ``out[j]``) with one
+        already used in this row."""
         text = self._text(i)
         m = OPEN_LABEL_RE.search(text)
         if not m:
@@ -258,10 +274,10 @@ class ContractProcessor:
                     banned += self.c.by_string.get(rest, [])
         if not banned:
             return
-        row = out[i].clone()
+        row = out[j].clone()
         row[torch.tensor(banned, dtype=torch.long)] = float("-inf")
         if torch.isfinite(row).any():
-            out[i] = row
+            out[j] = row
             self.traces[i].bans += 1
         else:  # nothing else is allowed: keep the duplicate, the engine retries the row
             self.traces[i].ban_skipped += 1

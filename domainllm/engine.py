@@ -4,7 +4,8 @@ reranking of the model's candidates, then calibrated confidence.
 ``Engine.load(model_dir, guard_dir, settings)`` loads a base or iteration folder (LoRA merged)
 and the guard; ``suggest``/``suggest_batch`` return contract ``Response`` objects. Blocked
 requests take the guard-only path (no generation). ``answer_batch`` also runs the model on
-guard-blocked rows and returns both decisions, for the predict and safety stages.
+guard-blocked rows (one greedy sequence: its decision is what is measured) and returns both
+decisions, for the predict and safety stages.
 Not thread-safe: callers serialise access (the processor and the model are stateful).
 """
 
@@ -42,6 +43,11 @@ class EngineSettings(Strict):
     """How the engine generates (the `predict` params section embeds these)."""
 
     dtype: Literal["auto", "bf16", "fp32"] = "auto"
+    # fast: prefix-cached, head-sliced, pruned decode loop (domainllm/fastgen.py); reference:
+    # transformers' generate, kept to check the fast loop against and for benchmarks.
+    backend: Literal["fast", "reference"] = "fast"
+    # int8: dynamic int8 quantization of the decoder's linear layers (fast on CPU; see README).
+    quantize: Literal["none", "int8"] = "none"
     batch_size: int = 8
     max_new_tokens: int = 256
     constrained: bool = True
@@ -152,6 +158,10 @@ class Engine:
         self.settings = settings
         self.prompts = load_prompts()
         self.compiler = ConstraintCompiler(self.tok, settings.max_label, settings.model_may_block)
+        if settings.quantize == "int8":
+            from domainllm.fastgen import quantize_int8
+
+            quantize_int8(self.model)
         self.calibrator = Calibrator.load(settings.calibration) if settings.calibration else None
         self.moderator = Moderator.load(settings.lexicon)
         self.reranker: Reranker | None = None
@@ -164,7 +174,24 @@ class Engine:
             self.reranker = Reranker(settings.rerank, lex, default_embedder())
         self.hinter = self._hinter(settings)
         self._specials = [s for s in self.tok.all_special_tokens if s]
+        self.fast = self._fast_decoder() if settings.backend == "fast" else None
         self.stats = {"bans": 0, "ban_skipped": 0, "retries": 0, "cut_off": 0, "moderated": 0}
+
+    def _fast_decoder(self) -> Any:
+        """The fast loop over this model: the prompt prefix every request shares (chat template
+        and system prompt, found as the common start of two different requests' prompts) and,
+        when decoding is constrained, the head rows of tokens an answer can contain."""
+        from domainllm.fastgen import FastDecoder, common_prefix
+
+        a, b = (self._ids(self._prompt(Request(description=d))) for d in ("x", "y"))
+        head = None
+        if self.settings.constrained:
+            head = sorted({i for ids in self.compiler.by_string.values() for i in ids}
+                          | {self.compiler.eos_id})  # fmt: skip
+        return FastDecoder(self.model, a[: common_prefix(a, b)], head)
+
+    def _ids(self, prompt: str) -> list[int]:
+        return list(self.tok(prompt)["input_ids"])
 
     @staticmethod
     def _hinter(settings: EngineSettings) -> Hinter | None:
@@ -239,22 +266,22 @@ class Engine:
         """Sequences sampled per request (1 without reranking)."""
         return self.settings.rerank.samples if self.reranker else 1
 
-    def _generate(self, reqs: list[Request], sample: bool, long: bool) -> list[ModelAnswer]:
-        """One batched ``generate``: ``samples()`` sequences per request, merged per request.
+    def _generate(
+        self, reqs: list[Request], sample: bool, long: bool, k: int | None = None
+    ) -> list[ModelAnswer]:
+        """One batched decode: ``k`` (default ``samples()``) sequences per request, merged per
+        request.
 
-        With reranking every sequence is sampled (``rerank.temperature``) but its first token,
-        the refusal decision, is greedy, so all of a request's sequences agree on it.
+        With reranking and several samples every sequence is sampled (``rerank.temperature``)
+        but its first token, the refusal decision, is greedy, so all of a request's sequences
+        agree on it.
         """
-        import torch
-        from transformers import GenerationConfig, LogitsProcessorList
-
         s = self.settings
-        k = self.samples()
+        k = k or self.samples()
         rows = [r for r in reqs for _ in range(k)]
         hints = self.hints(reqs)
-        prompts = [self._prompt(r, h) for r, h in zip(reqs, hints, strict=True) for _ in range(k)]
-        enc = self.tok(prompts, return_tensors="pt", padding=True)
-        candidates = self.reranker is not None
+        prompts = [self._prompt(r, h) for r, h in zip(reqs, hints, strict=True)]
+        candidates = self.reranker is not None and k > 1
         proc = ContractProcessor(
             self.compiler, rows, s.constrained, s.ban_duplicates, s.distinct_prefix,
             greedy_first=candidates, max_label_tokens=s.max_label_tokens,
@@ -268,20 +295,12 @@ class Engine:
             max_new = s.max_new_tokens * (2 if long else 1)
         sample = sample or candidates
         temperature = s.retry_temperature if not candidates or long else s.rerank.temperature
-        cfg = GenerationConfig(
-            max_new_tokens=max_new,
-            do_sample=sample,
-            temperature=temperature if sample else None,
-            top_p=None,
-            top_k=None,
-            eos_token_id=self.compiler.eos_id,
-            pad_token_id=self.tok.pad_token_id,
-        )
-        with torch.inference_mode():
-            out = self.model.generate(
-                **enc, generation_config=cfg, logits_processor=LogitsProcessorList([proc])
-            )
-        proc.consume(out[:, -1])
+        if self.fast is not None:
+            ids = [self._ids(p) for p in prompts]
+            pad = self.tok.pad_token_id
+            self.fast.run(ids, k, proc, max_new, pad, temperature if sample else None)
+        else:
+            self._reference(prompts, k, proc, max_new, temperature if sample else None)
         answers = []
         for j, req in enumerate(reqs):
             seqs = []
@@ -294,6 +313,30 @@ class Engine:
             answers.append(self._parse(req, seqs, self.compiler.strings))
             answers[-1].hint = hints[j]
         return answers
+
+    def _reference(
+        self, prompts: list[str], k: int, proc: ContractProcessor, max_new: int,
+        temperature: float | None,
+    ) -> None:  # fmt: skip
+        """The same decode through transformers' ``generate`` (the ``reference`` backend)."""
+        import torch
+        from transformers import GenerationConfig, LogitsProcessorList
+
+        enc = self.tok([p for p in prompts for _ in range(k)], return_tensors="pt", padding=True)
+        cfg = GenerationConfig(
+            max_new_tokens=max_new,
+            do_sample=temperature is not None,
+            temperature=temperature,
+            top_p=None,
+            top_k=None,
+            eos_token_id=self.compiler.eos_id,
+            pad_token_id=self.tok.pad_token_id,
+        )
+        with torch.inference_mode():
+            out = self.model.generate(
+                **enc, generation_config=cfg, logits_processor=LogitsProcessorList([proc])
+            )
+        proc.consume(out[:, -1])
 
     def _parse(
         self, req: Request, seqs: list[tuple[str, bool, Any]], strings: list[str]
@@ -365,13 +408,17 @@ class Engine:
         out.hint = a.hint
         return out
 
-    def generate_batch(self, reqs: list[Request]) -> list[ModelAnswer]:
-        """The model's answers (one batched generate; failed rows retried with sampling)."""
+    def generate_batch(self, reqs: list[Request], decision_only: bool = False) -> list[ModelAnswer]:
+        """The model's answers (one batched decode; failed rows retried with sampling).
+        ``decision_only``: one greedy sequence, no retries (for rows the guard already blocked,
+        whose names are never returned: only the model's own decision is measured)."""
         import torch
 
         if not reqs:
             return []
         torch.manual_seed(self.settings.seed)
+        if decision_only:
+            return self._generate(reqs, sample=False, long=False, k=1)
         answers = self._generate(reqs, sample=False, long=False)
         for attempt in range(self.settings.retries):
             bad = [i for i, a in enumerate(answers) if a.status == "invalid" or a.problems]
@@ -392,17 +439,45 @@ class Engine:
             del attempt
         return answers
 
+    def block_margins(self, reqs: list[Request], batch_size: int = 8) -> list[float]:
+        """The model's own refusal log-odds per request (``domainllm.refusal``'s margin: log
+        P(blocked) - log P(success) at the status token), read as the engine decodes: fast path,
+        prompt with the request's hint, quantized if configured. Rows are batched by length."""
+        from domainllm.refusal import block_margins, decision_ids
+
+        hints = self.hints(reqs)
+        if self.fast is None:
+            return block_margins(self.model, self.tok, reqs, self.prompts, batch_size, hints)
+        seqs, pairs = [], []
+        for r, h in zip(reqs, hints, strict=True):
+            prompt = self._prompt(r, h)
+            shared, blk, suc = decision_ids(self.tok, prompt)
+            seqs.append(self._ids(prompt) + shared)
+            pairs.append((blk, suc))
+        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+        out: dict[int, float] = {}
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            got = self.fast.decide([seqs[i] for i in chunk], self.tok.pad_token_id,
+                                   [pairs[i] for i in chunk])  # fmt: skip
+            out.update(zip(chunk, got, strict=True))
+        return [out[i] for i in range(len(seqs))]
+
     # -- public API ---------------------------------------------------------------------------
     def answer_batch(self, reqs: list[Request], run_blocked: bool = False) -> list[Answer]:
         """Guard every request, generate for the rest (or all with ``run_blocked``), combine."""
         t0 = time.perf_counter()
         decisions = self.guard.check_many([r.description for r in reqs])
-        todo = [i for i, d in enumerate(decisions) if run_blocked or not d.blocked]
         models: dict[int, ModelAnswer] = {}
-        for start in range(0, len(todo), self.settings.batch_size):
-            chunk = todo[start : start + self.settings.batch_size]
-            for i, a in zip(chunk, self.generate_batch([reqs[i] for i in chunk]), strict=True):
-                models[i] = a
+        bs = self.settings.batch_size
+        for only in (False, True):  # guard-blocked rows (run_blocked): the decision only
+            todo = [i for i, d in enumerate(decisions) if d.blocked == only]
+            if only and not run_blocked:
+                break
+            for start in range(0, len(todo), bs):
+                chunk = todo[start : start + bs]
+                answers = self.generate_batch([reqs[i] for i in chunk], decision_only=only)
+                models.update(zip(chunk, answers, strict=True))
         per_row = (time.perf_counter() - t0) / max(1, len(reqs))
         out = []
         for i, d in enumerate(decisions):

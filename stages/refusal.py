@@ -19,7 +19,6 @@ import io
 from pathlib import Path
 from typing import Any
 
-from domainllm import refusal as R
 from domainllm import safety as S
 from domainllm.contract import Request
 from domainllm.engine import Engine, evaluated_settings
@@ -72,8 +71,7 @@ def main() -> None:
     reqs = [Request.model_validate(r["request"]) for r in rows]
     for r, d in zip(rows, engine.guard.check_many([q.description for q in reqs]), strict=True):
         r["rule"], r["guard_score"] = d.rule, d.score
-    margins = R.block_margins(engine.model, engine.tok, reqs, engine.prompts, p.batch_size,
-                              engine.hints(reqs))  # fmt: skip
+    margins = engine.block_margins(reqs, p.batch_size)
     for r, m in zip(rows, margins, strict=True):
         r["margin"] = m
     clf = engine.guard.classifier
