@@ -1,16 +1,19 @@
 """python stages/guard.py --train data/synth/v1/train.jsonl --val data/synth/v1/val.jsonl
-    --test data/synth/v1/test.jsonl --policy docs/SAFETY_POLICY.md --out models/guard
-    --metrics metrics/guard.json
+    --test data/synth/v1/test.jsonl --curated data/safety/guard_train.jsonl
+    --policy docs/SAFETY_POLICY.md --out models/guard --metrics metrics/guard.json
 
 Trains the guard classifier (character n-grams + MiniLM embeddings -> logistic regression) on
-the train split, picks its threshold on val (max F2), and reports val and test figures for the
-classifier alone and for rules + classifier. The policy is copied beside the classifier so
-models/guard/ is self-contained for the engine and the server.
+the train split plus the curated rows (hand-written borderline-safe requests next to their
+unsafe twins; a share of them, twins together, joins val), picks its threshold on val (the
+highest recall within the false-block budget on borderline-safe rows), and reports val and test
+figures for the classifier alone and for rules + classifier. The policy is copied beside the
+classifier so models/guard/ is self-contained for the engine and the server.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,25 @@ from domainllm.safety import binary
 def texts_labels(rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     """Descriptions and their safety category ('safe' for legitimate requests)."""
     return [r["request"]["description"] for r in rows], [r["meta"]["safety_category"] for r in rows]
+
+
+def curated_rows(rows: list[dict[str, Any]], val_share: float) -> tuple[list, list]:
+    """Curated rows (``{"id", "kind", "category", "description", "twin"}``) in the synthetic
+    rows' shape, split into train and val by a hash of the twin pair (twins stay together)."""
+    train: list[dict[str, Any]] = []
+    val: list[dict[str, Any]] = []
+    for i, r in enumerate(rows, 1):
+        missing = [k for k in ("id", "category", "description") if not r.get(k)]
+        if missing:
+            raise UserError(f"curated guard rows: row {i}: {missing[0]} missing")
+        cat = r["category"]
+        row = {"id": r["id"], "request": {"description": r["description"]},
+               "meta": {"safety_category": cat,
+                        "group": "borderline" if cat == "safe" else "unsafe"}}  # fmt: skip
+        pair = min(r["id"], r.get("twin") or r["id"])
+        h = int(hashlib.sha256(pair.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        (val if h < val_share else train).append(row)
+    return train, val
 
 
 def evaluate(guard: Guard, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -49,18 +71,21 @@ def evaluate(guard: Guard, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for flag in ("train", "val", "test", "policy", "out", "metrics"):
+    for flag in ("train", "val", "test", "curated", "policy", "out", "metrics"):
         ap.add_argument(f"--{flag}", required=True)
     a = ap.parse_args()
     params = load_section("guard", GuardParams)
-    for f in (a.train, a.val, a.test, a.policy):
+    for f in (a.train, a.val, a.test, a.curated, a.policy):
         if not Path(f).is_file():
             raise UserError(f"{f} missing (run the synth stage / write the policy first)")
     rules = PolicyRules.load(a.policy)
     train, val, test = read_jsonl(a.train), read_jsonl(a.val), read_jsonl(a.test)
+    cur_train, cur_val = curated_rows(read_jsonl(a.curated), params.curated_val_share)
+    train, val = train + cur_train, val + cur_val
     clf = GuardClassifier(params).fit(*texts_labels(train))
     vt, vc = texts_labels(val)
-    threshold = clf.choose_threshold(vt, [c != "safe" for c in vc])
+    border = [r["meta"]["group"] == "borderline" for r in val]
+    threshold = clf.choose_threshold(vt, [c != "safe" for c in vc], border)
     out = Path(a.out)
     clf.save(out)
     atomic_write_text(out / POLICY_COPY, Path(a.policy).read_text(encoding="utf-8"))
@@ -69,11 +94,13 @@ def main() -> None:
     metrics = {
         "threshold": round(threshold, 4),
         "train_rows": len(train),
+        "curated_rows": {"train": len(cur_train), "val": len(cur_val)},
+        "curated_hash": sha256_file(a.curated)[:12],
         "policy_hash": rules.hash,
         "data_hash": sha256_file(a.train)[:12],
         "rule_categories": sorted({r.category for r in rules.rules}),
     }
-    for name, rows in (("val", val), ("test", test)):
+    for name, rows in (("val", val), ("curated_val", cur_val), ("test", test)):
         metrics[name] = {
             "classifier": evaluate(Guard(None, clf), rows),
             "rules": evaluate(Guard(rules, None), rows),

@@ -159,3 +159,37 @@ def test_classifier_round_trips_through_its_folder(guard, tmp_path) -> None:
     loaded = Guard.load(tmp_path)
     assert loaded.classifier.threshold == guard.classifier.threshold
     assert loaded.check("porn").blocked and loaded.info()["classifier"]
+
+
+def test_threshold_meets_the_borderline_false_block_budget() -> None:
+    """With borderline-safe val rows, the threshold blocks at most the budget's share of them,
+    at the lowest such threshold (highest recall); without them it falls back to F2."""
+    import numpy as np
+
+    texts, cats = training_set()
+    clf = GuardClassifier(GuardParams(max_false_block=0.1)).fit(texts, cats)
+    unsafe = [c != "safe" for c in cats]
+    border = [not u for u in unsafe]
+    t = clf.choose_threshold(texts, unsafe, border)
+    score, _ = clf.scores(texts)
+    safe_scores = np.array([s for s, u in zip(score, unsafe, strict=True) if not u])
+    assert np.mean(safe_scores >= t) <= 0.1
+    lower = max(s for s in safe_scores if s < t) if (safe_scores < t).any() else None
+    if lower is not None and lower >= clf.params.min_threshold:
+        assert np.mean(safe_scores >= lower) > 0.1  # one step lower breaks the budget
+    f2 = GuardClassifier(GuardParams()).fit(texts, cats).choose_threshold(texts, unsafe)
+    assert 0.05 <= f2 <= 1.0
+
+
+def test_one_or_two_words_never_block_on_the_classifier_alone(guard) -> None:
+    clf = guard.classifier
+    short = "sell cocaine"
+    rules_only = Guard(None, clf)  # no rules: only the classifier could block
+    old = clf.threshold
+    try:
+        clf.threshold = 0.0  # the classifier would block anything
+        assert not rules_only.check(short).blocked
+        assert not rules_only.check("shop").blocked
+        assert rules_only.check("online shop selling cocaine").blocked
+    finally:
+        clf.threshold = old

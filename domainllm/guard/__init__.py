@@ -68,11 +68,13 @@ class Guard:
         else:
             scores, cats = [0.0] * len(texts), [None] * len(texts)
         out = []
-        for hit, s, c in zip(hits, scores, cats, strict=True):
+        min_words = getattr(getattr(self.classifier, "params", None), "min_words", 0)
+        for text, hit, s, c in zip(texts, hits, scores, cats, strict=True):
             s = float(s)
+            enough = len(text.split()) >= min_words  # one or two words are too little evidence
             if hit is not None:
                 out.append(GuardDecision(True, hit.category, s, hit.rule))
-            elif self.classifier is not None and s >= self.classifier.threshold:
+            elif self.classifier is not None and s >= self.classifier.threshold and enough:
                 out.append(GuardDecision(True, c, s, None))
             else:
                 out.append(GuardDecision(False, None, s, None))

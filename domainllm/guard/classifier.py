@@ -1,6 +1,7 @@
 """The learned half of the guard: character n-grams + MiniLM sentence embeddings -> logistic
-regression over {safe, categories}. The unsafe score is 1 - P(safe); its threshold is chosen on
-val to maximise F2 (a missed unsafe request costs more than a false block)."""
+regression over {safe, categories}. The unsafe score is 1 - P(safe). Its threshold is chosen on
+val: the highest recall at which at most ``max_false_block`` of the borderline-safe val rows
+(requests that only sound risky) are blocked; F2 when val has no borderline rows."""
 
 from __future__ import annotations
 
@@ -26,6 +27,13 @@ class GuardParams(Strict):
     C: float = 4.0
     seed: int = 42
     min_threshold: float = 0.05
+    # Share of borderline-safe val rows the classifier may block (the threshold's budget).
+    max_false_block: float = 0.03
+    # Fewer words than this never block on the classifier alone ("shop", "my startup"): too
+    # little evidence; the policy rules still apply.
+    min_words: int = 3
+    # Share of the curated rows (data/safety/guard_train.jsonl, twins together) kept for val.
+    curated_val_share: float = 0.25
 
 
 @lru_cache(maxsize=1)
@@ -97,9 +105,22 @@ class GuardClassifier:
         ]
         return score, cats
 
-    def choose_threshold(self, texts: list[str], unsafe: list[bool]) -> float:
-        """The threshold maximising F2 on val (ties: the highest, fewest false blocks)."""
+    def choose_threshold(
+        self, texts: list[str], unsafe: list[bool], borderline: list[bool] | None = None
+    ) -> float:
+        """The val threshold: the lowest (highest recall) that blocks at most
+        ``max_false_block`` of the borderline-safe rows, never under ``min_threshold``; F2
+        (ties: the highest) when no row is borderline-safe."""
         score, _ = self.scores(texts)
+        border = [b and not u for b, u in zip(borderline or [], unsafe, strict=False)]
+        if any(border):
+            from domainllm.safety import choose_threshold
+
+            t = choose_threshold([float(s) for s in score], [not b for b in border],
+                                 self.params.max_false_block)  # fmt: skip
+            # safety's rows block when score > t, the guard's when score >= t
+            self.threshold = max(float(np.nextafter(t, np.inf)), self.params.min_threshold)
+            return self.threshold
         best, best_t = -1.0, 0.5
         for t in sorted({float(s) for s in score} | {0.5}, reverse=True):
             if t < self.params.min_threshold:
