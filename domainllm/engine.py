@@ -46,7 +46,8 @@ class EngineSettings(Strict):
     # fast: prefix-cached, head-sliced, pruned decode loop (domainllm/fastgen.py); reference:
     # transformers' generate, kept to check the fast loop against and for benchmarks.
     backend: Literal["fast", "reference"] = "fast"
-    # int8: dynamic int8 quantization of the decoder's linear layers (fast on CPU; see README).
+    # int8: dynamic int8 quantization of the decoder's linear layers and the fast loop's sliced
+    # head (fast on CPU; see README).
     quantize: Literal["none", "int8"] = "none"
     batch_size: int = 8
     max_new_tokens: int = 256
@@ -188,7 +189,8 @@ class Engine:
         if self.settings.constrained:
             head = sorted({i for ids in self.compiler.by_string.values() for i in ids}
                           | {self.compiler.eos_id})  # fmt: skip
-        return FastDecoder(self.model, a[: common_prefix(a, b)], head)
+        int8 = self.settings.quantize == "int8"
+        return FastDecoder(self.model, a[: common_prefix(a, b)], head, int8_head=int8)
 
     def _ids(self, prompt: str) -> list[int]:
         return list(self.tok(prompt)["input_ids"])
