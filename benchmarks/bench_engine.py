@@ -12,9 +12,10 @@ Batch 8: the rows in batches of 8 (``Engine.answer_batch``, as ``predict`` runs 
 batch so load on the machine hits both alike. Quality: every returned name is labelled by the
 validated judge (deterministic features and ``models/judge_calibration.json``); the share good
 and bad per path with 95% Wilson intervals. The last line is JSON:
-``{"batch1_speedup", "batch8_speedup", "valid_rate", "good_share", "good_share_reference",
-"quality_within_interval"}`` (valid_rate: the fast path's answers that parse and meet every
-constraint of their request).
+``{"batch1_speedup", "batch8_speedup", "valid_rate", "full_rate", "full_rate_reference",
+"good_share", "good_share_reference", "quality_within_interval"}`` (valid_rate: the fast path's
+answers that are contract JSON and meet every constraint of their request; full_rate: those
+that also hold all ``n`` names, since the reranker may return fewer rather than junk).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_constrained import DESCRIPTIONS  # run as a script: benchmarks/ is on sys.path
+
 from domainllm.contract import Request
 from domainllm.engine import Engine, evaluated_settings
 from domainllm.guard import Guard
@@ -33,16 +36,7 @@ from domainllm.loading import load_model
 from domainllm.predict import select
 from domainllm.safety import wilson
 
-FALLBACK = [
-    "organic coffee shop in downtown Portland",
-    "mobile app that helps dog owners find walkers",
-    "family-run sourdough bakery",
-    "boutique yoga studio by the beach",
-    "consulting firm helping small farms sell online",
-    "bike repair and rental in Amsterdam",
-    "children's science tutoring centre",
-    "vintage vinyl record store",
-]
+FALLBACK = DESCRIPTIONS  # before `make run`: the constrained-decoding benchmark's requests
 
 
 def timed(engine: Engine, reqs: list[Request], batch: int) -> tuple[float, list[Any]]:
@@ -74,8 +68,24 @@ def judged(answers: list[Any], reqs: list[Request], calibration: Path) -> dict[s
             "bad": round(bad / max(1, n), 4), "bad_ci": wilson(bad, n)}  # fmt: skip
 
 
+def _short(problem: str) -> bool:
+    """The count problem (``4 suggestions, 5 requested``): the reranker returns fewer names
+    rather than junk when too few candidates pass its filter, by design (README)."""
+    return problem.endswith(" requested")
+
+
 def valid_rate(answers: list[Any]) -> float:
-    """Share of answers whose model output parsed and met every constraint of its request."""
+    """Share of answers that are contract JSON and meet every constraint of their request
+    (parsed; requested suffixes, hyphens, digits; valid labels; no duplicate). A short answer
+    counts as valid here and is reported apart by ``full_rate``."""
+    ok = [a.model is None or (a.model.status != "invalid"
+                              and not [p for p in a.model.problems if not _short(p)])
+          for a in answers]  # fmt: skip
+    return sum(ok) / max(1, len(ok))
+
+
+def full_rate(answers: list[Any]) -> float:
+    """Share of answers that are valid and also hold as many names as requested."""
     ok = [a.model is None or (a.model.status != "invalid" and not a.model.problems)
           for a in answers]  # fmt: skip
     return sum(ok) / max(1, len(ok))
@@ -132,6 +142,7 @@ def main() -> None:
             "batch8_s_per_request": round(r["s8"] / len(reqs), 3),
             "batch1_s_per_request": round(r["s1"] / max(1, a.single), 3),
             "valid_rate": valid_rate(r["answers"]),
+            "full_rate": full_rate(r["answers"]),
             "judge": judged(r["answers"], reqs, a.calibration) if a.calibration.is_file() else {},
         }
         print(name, json.dumps(report[name]))
@@ -141,6 +152,8 @@ def main() -> None:
         "batch1_speedup": round(ref["batch1_s_per_request"] / fast["batch1_s_per_request"], 2),
         "batch8_speedup": round(ref["batch8_s_per_request"] / fast["batch8_s_per_request"], 2),
         "valid_rate": fast["valid_rate"],
+        "full_rate": fast["full_rate"],
+        "full_rate_reference": ref["full_rate"],
         "good_share": fast["judge"].get("good"),
         "good_share_reference": ref["judge"].get("good"),
         "quality_within_interval": lo <= fast["judge"].get("good", lo) <= hi,

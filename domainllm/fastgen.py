@@ -92,7 +92,8 @@ class FastDecoder:
                 lin.bias.copy_(self.head_b.float())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            wrap = quantize_dynamic(torch.nn.Sequential(lin), {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)  # fmt: skip
+            qconfig = {torch.nn.Linear: per_channel_dynamic_qconfig}
+            wrap = quantize_dynamic(torch.nn.Sequential(lin), qconfig, dtype=torch.qint8)
         return wrap[0]
 
     # -- prefill ------------------------------------------------------------------------------

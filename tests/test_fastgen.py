@@ -106,3 +106,25 @@ def test_guard_blocked_rows_are_decoded_once_for_the_decision(tiny_dir: Path) ->
     assert bad.model is not None and bad.model.attempts == 1
     assert bad.model.raw.count("\n\n") == 0  # one sequence
     assert not ok.guard.blocked and ok.model.raw.count("\n\n") >= 2  # three sequences
+
+
+@pytest.mark.slow
+def test_bench_engine_runs_both_paths_and_ends_with_its_json(tmp_path: Path) -> None:
+    """`benchmarks/bench_engine.py` on the tiny model (a fresh clone's fallback): both engines
+    answer the same requests; the last line is the JSON the speed issue asks for."""
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    missing = tmp_path / "missing"
+    out = subprocess.run(
+        [sys.executable, "benchmarks/bench_engine.py", "--model", "tiny", "--rows", "2",
+         "--single", "1", "--guard", str(missing), "--data", str(missing),
+         "--calibration", str(missing)],
+        cwd=root, capture_output=True, text=True, timeout=600, check=True,
+    )  # fmt: skip
+    last = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {"batch1_speedup", "batch8_speedup", "valid_rate", "full_rate"} <= set(last)
+    assert last["valid_rate"] == 1.0  # constrained decoding: contract JSON within constraints
+    assert last["batch1_speedup"] > 0 and last["batch8_speedup"] > 0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from servefakes import UNSAFE_WORD, FakeEngine, fake_answer, serving
+from test_availability import boot, rdap  # noqa: F401 (fixtures: the fake RDAP server)
 
 from domainllm.contract import BLOCKED_MESSAGE, Request
 
@@ -88,3 +89,31 @@ def test_page_shows_suggestions_with_bars_and_refusal(browser) -> None:  # type:
         assert "description" in page.locator(".error").text_content()
         page.close()
     assert eng.batches == [1, 1]  # the 422 never reached the engine
+
+
+@pytest.mark.usefixtures("boot")  # DOMAINLLM_RDAP_BOOTSTRAP names the fake for .com
+def test_page_checks_availability_when_ticked(browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The checkbox adds a free / taken mark to each name (fake RDAP on loopback: `taken*`
+    registered, others free); unticked, no mark is shown."""
+    from test_availability import checker
+
+    with serving(FakeEngine()) as (url, app):
+        app.state.availability = checker(tmp_path)
+        page = browser.new_page(viewport={"width": 1000, "height": 760})
+        page.goto(url + "/")
+        page.wait_for_selector("#status:has-text('model ready')")
+        page.fill("#description", "taken coffee")
+        page.fill("#n", "3")
+        page.click("#submit")
+        page.locator(".suggestion").first.wait_for()
+        assert page.locator(".avail").count() == 0  # not asked: the contract as it is
+        page.check("#check_availability")
+        page.click("#submit")
+        page.locator(".avail").first.wait_for()
+        assert page.locator(".avail").all_text_contents() == ["taken"] * 3
+        page.fill("#description", "free coffee")
+        page.click("#submit")
+        page.wait_for_selector(".suggestion .domain:has-text('freecoffee')")
+        assert page.locator(".avail").all_text_contents() == ["free"] * 3
+        page.screenshot(path=str(SHOTS / "web_availability.png"), full_page=True)
+        page.close()
