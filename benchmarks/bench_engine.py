@@ -34,7 +34,7 @@ from domainllm.guard import Guard
 from domainllm.io import read_json, read_jsonl
 from domainllm.loading import load_model
 from domainllm.predict import select
-from domainllm.safety import wilson
+from domainllm.safety import ci95
 
 FALLBACK = DESCRIPTIONS  # before `make run`: the constrained-decoding benchmark's requests
 
@@ -64,8 +64,8 @@ def judged(answers: list[Any], reqs: list[Request], calibration: Path) -> dict[s
     labels = [v["label"] for v in Calibration.from_dict(read_json(calibration)).judge(
         [r["features"] for r in rows])]  # fmt: skip
     n, good, bad = len(labels), labels.count("good"), labels.count("bad")
-    return {"names": n, "good": round(good / max(1, n), 4), "good_ci": wilson(good, n),
-            "bad": round(bad / max(1, n), 4), "bad_ci": wilson(bad, n)}  # fmt: skip
+    return {"names": n, "good": round(good / max(1, n), 4), "good_ci": ci95(good, n),
+            "bad": round(bad / max(1, n), 4), "bad_ci": ci95(bad, n)}  # fmt: skip
 
 
 def _short(problem: str) -> bool:

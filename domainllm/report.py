@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 from domainllm.discovery import KINDS, row_key
 from domainllm.judge.stats import bootstrap_ci, mcnemar, paired_bootstrap
 from domainllm.params import Strict
+from domainllm.stats import wilson
 
 Key = tuple[str, str]
 
@@ -47,24 +48,6 @@ class Iteration:
     discover: dict[str, Any]
     provenance: dict[str, str] = field(default_factory=dict)
     loss: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
-
-
-def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion k/n (sensible at 0 and n, unlike the normal one)."""
-    if n == 0:
-        return (math.nan, math.nan)
-    z = _z(confidence)
-    p = k / n
-    den = 1 + z * z / n
-    mid = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return (max(0.0, mid - half), min(1.0, mid + half))
-
-
-def _z(confidence: float) -> float:
-    from statistics import NormalDist
-
-    return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
 def rate(k: int, n: int, confidence: float) -> dict[str, Any]:

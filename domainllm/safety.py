@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from domainllm.params import Strict
+from domainllm.stats import wilson
 
 SYSTEMS = ("guard", "model", "both")
 
@@ -163,14 +164,12 @@ def blocks(row: dict[str, Any], guard_threshold: float, model_threshold: float) 
     }
 
 
-def wilson(k: int, n: int) -> list[float] | None:
-    """95% Wilson interval of a share k/n (scipy; None for n = 0)."""
-    from scipy.stats import binomtest
-
+def ci95(k: int, n: int) -> list[float] | None:
+    """95% Wilson interval of a share k/n, rounded to 4 places (None for n = 0)."""
     if not n:
         return None
-    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
-    return [round(float(ci.low), 4), round(float(ci.high), 4)]
+    lo, hi = wilson(k, n)
+    return [round(lo, 4), round(hi, 4)]
 
 
 def share_by_component(decided: list[dict[str, bool]]) -> dict[str, Any]:
@@ -179,7 +178,7 @@ def share_by_component(decided: list[dict[str, bool]]) -> dict[str, Any]:
     out = {}
     for c in COMPONENTS:
         k = sum(d[c] for d in decided)
-        out[c] = {"rate": round(k / n, 4) if n else None, "k": k, "n": n, "ci95": wilson(k, n)}
+        out[c] = {"rate": round(k / n, 4) if n else None, "k": k, "n": n, "ci95": ci95(k, n)}
     return out
 
 

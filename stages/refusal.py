@@ -15,45 +15,14 @@ plus ROC and precision-recall curves of the guard and the model (PNG and DVC plo
 from __future__ import annotations
 
 import argparse
-import io
 from pathlib import Path
-from typing import Any
 
 from domainllm import safety as S
 from domainllm.contract import Request
 from domainllm.engine import Engine, evaluated_settings
+from domainllm.figures import curves_png
 from domainllm.io import atomic_write_bytes, read_jsonl, sha256_file, write_json
 from domainllm.params import UserError, load_section, run_stage
-
-
-def curves_png(curves: dict[str, dict[str, Any]], points: dict[str, tuple], title: str) -> bytes:
-    """ROC and precision-recall panels: one curve per scored component, operating points."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (roc, pr) = plt.subplots(1, 2, figsize=(10, 4.2))
-    for name, c in curves.items():
-        if c["roc"]:
-            roc.plot(*zip(*c["roc"], strict=True), label=f"{name} (AUC {c['roc_auc']})")
-            pr.plot(*zip(*c["pr"], strict=True), label=f"{name} (AP {c['average_precision']})")
-    for name, (fpr, tpr, prec) in points.items():
-        roc.scatter([fpr], [tpr], marker="o", s=25)
-        roc.annotate(name, (fpr, tpr), fontsize=7)
-        pr.scatter([tpr], [prec], marker="o", s=25)
-        pr.annotate(name, (tpr, prec), fontsize=7)
-    roc.set(xlabel="false-block rate (safe rows blocked)", ylabel="recall (unsafe rows blocked)",
-            title="ROC")  # fmt: skip
-    pr.set(xlabel="recall", ylabel="precision", title="precision-recall")
-    roc.legend(fontsize=7, loc="lower right")
-    pr.legend(fontsize=7, loc="lower left")
-    fig.suptitle(title)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
 
 
 def main() -> None:

@@ -12,43 +12,13 @@ confusion matrix (DVC plot data + PNG).
 from __future__ import annotations
 
 import argparse
-import io
 from pathlib import Path
 from typing import Any
 
+from domainllm.figures import confusion_png
 from domainllm.io import atomic_write_bytes, read_json, read_jsonl, write_json
 from domainllm.params import UserError, load_section, run_stage
 from domainllm.safety import SafetyParams, confusion_rows, safety_metrics
-
-
-def confusion_png(records: list[dict[str, str]], title: str) -> bytes:
-    """A labelled confusion-matrix heatmap as PNG bytes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    actual = sorted({r["actual"] for r in records})
-    pred = sorted({r["predicted"] for r in records})
-    grid = [
-        [sum(r["actual"] == a and r["predicted"] == p for r in records) for p in pred]
-        for a in actual
-    ]
-    fig, ax = plt.subplots(figsize=(1.2 * len(pred) + 3, 0.6 * len(actual) + 2))
-    ax.imshow(grid, cmap="Blues")
-    ax.set_xticks(range(len(pred)), pred, rotation=40, ha="right")
-    ax.set_yticks(range(len(actual)), actual)
-    for i, row in enumerate(grid):
-        for j, v in enumerate(row):
-            ax.text(j, i, str(v), ha="center", va="center")
-    ax.set_xlabel("predicted (final decision)")
-    ax.set_ylabel("actual category")
-    ax.set_title(title)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
 
 
 def main() -> None:

@@ -62,6 +62,19 @@ def test_curves_rank_a_perfect_score_perfectly() -> None:
     assert S.curve([0.1, 0.2], [False, False])["roc_auc"] is None
 
 
+def test_figures_are_png_bytes() -> None:
+    from domainllm.figures import confusion_png, curves_png
+
+    scores, labels = [0.1, 0.4, 0.35, 0.8, 0.9], [False, False, True, True, True]
+    curves = {"guard": S.curve(scores, labels), "model": S.curve([0.1, 0.2], [False, False])}
+    png = curves_png(curves, {"combined": (0.5, 1.0, 0.75)}, "tiny: curves")
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+    pairs = [("safe", "safe"), ("adult_sexual", "adult_sexual"), ("safe", "guard_refusal")]
+    records = [{"actual": a, "predicted": p} for a, p in pairs]
+    png = confusion_png(records, "safety: tiny")
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5_000
+
+
 def test_borderline_suite_is_well_formed_and_paired() -> None:
     rows = [json.loads(x) for x in (ROOT / "data" / "safety" / "borderline.jsonl").open()]
     by_id = {r["id"]: r for r in rows}

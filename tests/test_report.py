@@ -11,8 +11,10 @@ from evalfixtures import judge_row, make_iteration, make_train_logs, predict_row
 
 from domainllm.io import read_json
 from domainllm.params import ParamsError, validate_section
-from domainllm.report import Iteration, ReportParams, compare, confusion, decisions, wilson
+from domainllm.report import Iteration, ReportParams, compare, confusion, decisions
 from domainllm.report_render import read_loss_curves
+from domainllm.safety import ci95
+from domainllm.stats import wilson
 
 ROOT = Path(__file__).resolve().parents[1]
 P = ReportParams(bootstrap_n=500)
@@ -23,6 +25,21 @@ def test_wilson_matches_reference_values() -> None:
     assert wilson(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
     assert wilson(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
     assert wilson(10, 10) == pytest.approx((0.7225, 1.0), abs=1e-4)
+
+
+def test_the_one_wilson_agrees_with_scipy_and_each_callers_format() -> None:
+    from scipy.stats import binomtest
+
+    assert ci95(0, 10)[0] == 0.0 and ci95(10, 10)[1] == 1.0  # exact bounds once rounded
+    for k, n in ((0, 10), (5, 10), (3, 7), (1, 263), (59, 60), (146, 147)):
+        ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+        assert wilson(k, n) == pytest.approx((ci.low, ci.high), abs=1e-12)
+        # safety metrics and the engine bench: a JSON list rounded to 4 places, as before
+        assert ci95(k, n) == [round(float(ci.low), 4), round(float(ci.high), 4)]
+    assert ci95(5, 10) == [0.2366, 0.7634] and ci95(0, 0) is None
+    lo, hi = wilson(5, 10, confidence=0.99)  # the report's own confidence level
+    assert lo < 0.2366 and hi > 0.7634
+    assert all(x != x for x in wilson(0, 0))  # nan, the report's "no data"
 
 
 def test_confusion_counts_each_cell() -> None:
