@@ -13,7 +13,8 @@ batch so load on the machine hits both alike. Quality: every returned name is la
 validated judge (deterministic features and ``models/judge_calibration.json``); the share good
 and bad per path with 95% Wilson intervals. The last line is JSON:
 ``{"batch1_speedup", "batch8_speedup", "valid_rate", "full_rate", "full_rate_reference",
-"good_share", "good_share_reference", "quality_within_interval"}`` (valid_rate: the fast path's
+"good_share", "good_share_reference", "quality_within_interval", "quality_not_below"}``
+(valid_rate: the fast path's
 answers that are contract JSON and meet every constraint of their request; full_rate: those
 that also hold all ``n`` names, since the reranker may return fewer rather than junk).
 """
@@ -157,6 +158,8 @@ def main() -> None:
         "good_share": fast["judge"].get("good"),
         "good_share_reference": ref["judge"].get("good"),
         "quality_within_interval": lo <= fast["judge"].get("good", lo) <= hi,
+        # the issue's "quality does not drop": not below the reference's interval
+        "quality_not_below": fast["judge"].get("good", lo) >= lo,
     }))  # fmt: skip
 
 
