@@ -8,6 +8,14 @@ match bounds the token count. Uniqueness is not expressible in a regex, so the p
 bans, per row, any token that would close a label already used in that row, and optionally
 (``distinct_prefix``) any token that would start a new label with the same first characters as
 a used one.
+
+With naming hints (``domainllm/hints.py``), the processor can also *steer* each label towards the
+hint's words: tokens that spell a hint word from the label's start, or from the end of a first
+hint word, get ``hint_bias`` added to their score (``hint_tokens``). The model still picks which
+words, in which order, and whether to use them at all; its recorded log-probabilities (the
+confidence) are those of the unbiased scores. Blind review 2026-12-03: names made of two of the
+shown words were rated good 34% / bad 6%, names with none of them 4% / 69%, and the model used
+two of them in only 30% of its names.
 """
 
 from __future__ import annotations
@@ -109,6 +117,23 @@ class ConstraintCompiler:
         return self._cache[rx]
 
 
+def hint_tokens(partial: str, words: tuple[str, ...], by_string: dict[str, list[int]]) -> list[int]:
+    """Token ids that continue the open label ``partial`` along a hint word: from the label's
+    start, or after one complete hint word (two-word names; no steering after the second)."""
+    starts = [0] + [len(w) for w in words if len(partial) > 0 and partial.startswith(w)]
+    out: list[int] = []
+    for b in starts:
+        v = partial[b:]
+        for w in words:
+            if len(w) <= len(v) or not w.startswith(v):
+                continue
+            for e in range(len(v) + 1, len(w) + 1):
+                piece = w[len(v) : e]
+                if len(piece) >= 2 or e == len(w):  # no letter-by-letter steering
+                    out += by_string.get(piece, [])
+    return out
+
+
 @dataclass
 class RowTrace:
     """What the processor saw for one row: chosen tokens and their unconstrained log-probs."""
@@ -134,6 +159,8 @@ class ContractProcessor:
         ks: list[int] | None = None,
         greedy_first: bool = False,
         max_label_tokens: int = 0,
+        hint_words: list[tuple[str, ...]] | None = None,
+        hint_bias: float = 0.0,
     ) -> None:
         self.c = compiler
         self.constrained = constrained
@@ -156,6 +183,9 @@ class ContractProcessor:
         # decode steps of a batch, which runs until its longest answer ends.
         self.max_label_tokens = max_label_tokens if constrained else 0
         self._shifts = torch.arange(32, dtype=torch.int32)
+        # Per row: the hint's words the labels are steered towards (empty = no steering).
+        self.hint_words = hint_words if constrained and hint_bias else None
+        self.hint_bias = hint_bias
 
     def finished(self, i: int) -> bool:
         """True when row ``i`` reached an accepting state (its answer is complete)."""
@@ -225,6 +255,9 @@ class ContractProcessor:
         if self.max_label_tokens:
             for j, i in enumerate(rows):
                 self._cap(i, out, j)
+        if self.hint_words:
+            for j, i in enumerate(rows):
+                self._steer(i, out, j)
         if self.greedy_first and not any(tr.token_ids for tr in self.traces):
             best = out.argmax(-1, keepdim=True)
             out = torch.full_like(out, float("-inf")).scatter(1, best, out.gather(1, best))
@@ -250,6 +283,20 @@ class ContractProcessor:
             row = torch.full_like(out[j], float("-inf"))
             row[self.c.closers] = keep
             out[j] = row
+
+    def _steer(self, i: int, out: torch.Tensor, j: int) -> None:
+        """Add ``hint_bias`` to the allowed tokens that continue row ``i``'s open label along
+        one of its hint words."""
+        words = self.hint_words[i] if self.hint_words else ()
+        if not words:
+            return
+        m = OPEN_LABEL_RE.search(self._text(i))
+        if not m:
+            return
+        ids = hint_tokens(m.group(1), words, self.c.by_string)
+        if ids:
+            idx = torch.tensor(sorted(set(ids)), dtype=torch.long)
+            out[j, idx] += self.hint_bias  # -inf (disallowed) stays -inf
 
     def _ban(self, i: int, out: torch.Tensor, j: int) -> None:
         """Forbid tokens that would end row ``i``'s open label (scores ``out[j]``) with one

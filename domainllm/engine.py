@@ -15,7 +15,9 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from domainllm.calibration import Calibrator
 from domainllm.contract import Request, Response, answer_problems, blocked
@@ -73,6 +75,9 @@ class EngineSettings(Strict):
     # curated bank they come from (default: the shipped data/naming).
     hints: HintSettings = HintSettings()
     bank: str | None = None
+    # Added to the score of tokens that spell one of the hint's words inside a label (0 = off;
+    # domainllm/decoding.py): the model picks the words, the engine leans it towards them.
+    hint_bias: Annotated[float, Field(ge=0, le=10)] = 0.0
 
 
 DEFAULT_BANK = Path(__file__).resolve().parent.parent / "data" / "naming"
@@ -287,6 +292,8 @@ class Engine:
         proc = ContractProcessor(
             self.compiler, rows, s.constrained, s.ban_duplicates, s.distinct_prefix,
             greedy_first=candidates, max_label_tokens=s.max_label_tokens,
+            hint_words=[h.heads + h.tails if h else () for h in hints for _ in range(k)],
+            hint_bias=s.hint_bias,
         )  # fmt: skip
         bound = max(max_answer_chars(r, s.max_label) for r in rows) + 1
         if s.max_label_tokens and not long:  # status, then per name: newline, label, TLD
@@ -312,7 +319,7 @@ class Engine:
                 self.stats["ban_skipped"] += tr.ban_skipped
                 raw = "".join(self.compiler.strings[t] for t in tr.token_ids)
                 seqs.append((raw, not proc.finished(i), tr))
-            answers.append(self._parse(req, seqs, self.compiler.strings))
+            answers.append(self._parse(req, seqs, self.compiler.strings, hints[j]))
             answers[-1].hint = hints[j]
         return answers
 
@@ -341,8 +348,9 @@ class Engine:
         proc.consume(out[:, -1])
 
     def _parse(
-        self, req: Request, seqs: list[tuple[str, bool, Any]], strings: list[str]
-    ) -> ModelAnswer:
+        self, req: Request, seqs: list[tuple[str, bool, Any]], strings: list[str],
+        hint: Hint | None = None,
+    ) -> ModelAnswer:  # fmt: skip
         """One request's answer from its sequences: the first parsed one decides the status;
         the names of all of them are the candidates (moderated, then reranked)."""
         raw = "\n\n".join(r for r, _, _ in seqs)
@@ -372,7 +380,7 @@ class Engine:
         self.stats["moderated"] += len(moderated)
         domains = list(dict.fromkeys(d for d in domains if d not in moderated))
         cands = [Candidate(d, lp.get(d, -10.0)) for d in domains]
-        return self._finish(req, status, raw, cands, raw_conf, moderated)
+        return self._finish(req, status, raw, cands, raw_conf, moderated, hint)
 
     def _finish(
         self,
@@ -382,12 +390,13 @@ class Engine:
         cands: list[Candidate],
         raw_conf: dict[str, float],
         moderated: list[str],
+        hint: Hint | None = None,
     ) -> ModelAnswer:
         """The answer from a request's (moderated) candidates: reranked pick, calibrated
         confidence, the contract response and its problems."""
         domains = [c.domain for c in cands]
         if self.reranker is not None and status == "success":
-            domains = [c.domain for c in self.reranker.pick(req, cands)]
+            domains = [c.domain for c in self.reranker.pick(req, cands, hint)]
         cal = self.calibrator or (lambda p: p)
         conf = {d: cal(raw_conf.get(d, 0.0)) for d in domains}
         resp = answer_response(status, domains[: req.n], conf)
@@ -406,7 +415,7 @@ class Engine:
         conf = {**a.raw_conf, **{d: max(v, a.raw_conf.get(d, 0.0)) for d, v in b.raw_conf.items()}}
         moderated = list(dict.fromkeys(a.moderated + b.moderated))
         out = self._finish(req, "success", a.raw + "\n\n" + b.raw, list(best.values()), conf,
-                           moderated)  # fmt: skip
+                           moderated, a.hint)  # fmt: skip
         out.hint = a.hint
         return out
 

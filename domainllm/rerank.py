@@ -15,8 +15,12 @@ their names, then:
    reranks the pooled candidates, and an answer still short returns fewer names than asked.
 2. **score**: relevance (all-MiniLM-L6-v2, the name read as words vs the description),
    pronounceability, share of the name made of real words, the model's own mean token
-   probability, a penalty for a bare dictionary word on any TLD and one for length, weighed
-   by hand-set weights in params.
+   probability, how much of the name is made of the naming hint's words (``hint``: 1 for two
+   of them, 0.5 for one), penalties for a bare dictionary word on any TLD, for length, for
+   parts beyond two (``cloudbuildstudio``) and for letters no word explains (``halloem``),
+   weighed by hand-set weights in params. Why the hint weighs most: in the blind review of
+   2026-12-03 the model's names made of two shown words were rated good 34% and bad 6%, those
+   with one 14% / 22%, those with none 4% / 69%; names of three or more parts 0% good.
 3. **pick** with maximal marginal relevance: each next name maximises
    ``lambda * score - (1 - lambda) * similarity to the names already picked`` (shared words or
    a shared 4-letter start), so five variations of one idea do not crowd out other ideas.
@@ -74,6 +78,9 @@ class RerankSettings(Strict):
     model_prob: Weight = 0.3
     generic: Weight = 0.3  # a single dictionary word on any TLD is bland ('bank.net')
     length: Weight = 0.03  # per character over 10
+    hint: Weight = 0.0  # per half of the name made of the hint's words (two words: 1)
+    parts: Weight = 0.0  # per part beyond two ('cloud build studio')
+    unknown: Weight = 0.0  # when letters of the name are no word ('halloem')
     mmr_lambda: Annotated[float, Field(ge=0, le=1)] = 0.7
 
 
@@ -127,7 +134,18 @@ def score(c: Candidate, s: RerankSettings) -> float:
         + s.model_prob * math.exp(c.logprob)
         - s.generic * f["dictionary_word"]
         - s.length * max(0.0, f["length"] - 10)
+        + s.hint * f.get("hint", 0.0)
+        - s.parts * max(0.0, f["segments"] - 2)
+        - s.unknown * float(f["unknown_chars"] > 0)
     )
+
+
+def hint_share(domain: str, shown: set[str]) -> float:
+    """0.5 per part of the label that is one of the hint's words, at most 1."""
+    if not shown:
+        return 0.0
+    parts = [p for p, _ in segment(re.sub(r"[^a-z]", "", label_of(domain)))]
+    return min(2, sum(p in shown for p in parts)) / 2
 
 
 def words_of(domain: str) -> set[str]:
@@ -170,19 +188,23 @@ class Reranker:
         self.lex = lexicon
         self.embedder = embedder
 
-    def featurize(self, req: Request, cands: list[Candidate]) -> None:
-        """Deterministic features plus ``relevance`` (cosine of the name and the description)."""
+    def featurize(self, req: Request, cands: list[Candidate], hint: Any = None) -> None:
+        """Deterministic features plus ``relevance`` (cosine of the name and the description)
+        and ``hint`` (how much of the name is the hint's words)."""
         if not cands:
             return
         vecs = self.embedder.encode([req.description] + [spoken(c.domain) for c in cands])
+        shown = set(hint.heads) | set(hint.tails) if hint is not None else set()
         for c, v in zip(cands, vecs[1:], strict=True):
             c.features = name_features(c.domain, req, self.lex)
             c.features["relevance"] = float(v @ vecs[0])
+            c.features["hint"] = hint_share(c.domain, shown)
 
-    def pick(self, req: Request, cands: list[Candidate]) -> list[Candidate]:
+    def pick(self, req: Request, cands: list[Candidate], hint: Any = None) -> list[Candidate]:
         """The ``req.n`` names to return: filtered, scored, picked by MMR (soft drops refill
-        when too few pass; the result is shorter when fewer candidates pass)."""
-        self.featurize(req, cands)
+        when too few pass; the result is shorter when fewer candidates pass). ``hint``: the
+        ``domainllm.hints.Hint`` the prompt showed, if any."""
+        self.featurize(req, cands, hint)
         for c in cands:
             c.score = score(c, self.s)
             c.drop = drop_reason(c, self.s)

@@ -192,3 +192,54 @@ def test_constrained_tiny_model_writes_only_the_requested_multi_label_suffix(eng
     assert len(uk.response.suggestions) == 3
     assert all(s.domain.endswith(".co.uk") and s.domain.count(".") == 2
                for s in uk.response.suggestions)  # fmt: skip
+
+
+def test_hint_tokens_follow_a_hint_word_from_the_start_or_after_the_first_word() -> None:
+    from domainllm.decoding import hint_tokens
+
+    pieces = ["h", "ho", "hon", "honey", "ey", "y", "cr", "crumb", "umb", "b", "x", "hazel"]
+    by_string = {p: [i] for i, p in enumerate(pieces)}
+    words = ("honey", "hazel", "crumb")
+    got = lambda partial: {pieces[i] for i in hint_tokens(partial, words, by_string)}  # noqa: E731
+    assert got("") == {"ho", "hon", "honey", "hazel", "cr", "crumb"}  # no single letters
+    assert got("hone") == {"y"}  # a letter that completes the word is steered
+    assert got("honey") == {"ho", "hon", "honey", "hazel", "cr", "crumb"}  # the second word
+    assert got("honeycr") == {"umb"}
+    assert got("honeycrumb") == set()  # two words: the model ends the label on its own
+    assert got("xyz") == set()
+
+
+def test_hint_steering_leans_labels_to_the_hint_words_and_is_off_at_zero(tiny_dir) -> None:
+    """A large bias makes a random tiny model spell hint words; bias 0 decodes exactly as
+    without steering; the constraints hold either way."""
+    import torch
+
+    from domainllm.decoding import ContractProcessor
+    from domainllm.hints import Hint
+
+    eng = tiny_engine(tiny_dir, rerank={"enabled": False})
+    req = Request(description="bakery", tlds=[".com"], n=3)
+    words = ("honey", "crumb", "loaf")
+    status = eng.tok("success\n", add_special_tokens=False)["input_ids"]
+    strings = eng.compiler.strings
+    plain = ContractProcessor(eng.compiler, [req])
+    zero = ContractProcessor(eng.compiler, [req], hint_words=[words], hint_bias=0.0)
+    steer = ContractProcessor(eng.compiler, [req], hint_words=[words], hint_bias=50.0)
+    for p in (plain, zero, steer):  # the status line written: the first label is open
+        for t in status:
+            p.guides[0].advance(t, return_tokens=False)
+        p.traces[0].token_ids = list(status)
+    scores = torch.randn(1, len(strings))
+    a = plain.mask([0], scores.clone())
+    assert torch.equal(zero.mask([0], scores.clone()), a)
+    b = steer.mask([0], scores.clone())
+    top = strings[int(b[0].argmax())]
+    assert any(w.startswith(top) for w in words), top
+    # End to end: with the hint forced into the prompt, labels start with hint words.
+    hint = Hint("bakery", 1.0, heads=words, tails=())
+    eng.settings = eng.settings.model_copy(update={"hint_bias": 50.0})
+    eng.hints = lambda reqs: [hint] * len(reqs)  # type: ignore[method-assign]
+    ans = eng.generate_batch([req])[0]
+    assert answer_problems(ans.response, req) == []
+    labels = [s.domain.split(".")[0] for s in ans.response.suggestions]
+    assert labels and all(any(lab.startswith(w[:2]) for w in words) for lab in labels), labels

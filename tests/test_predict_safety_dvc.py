@@ -118,6 +118,26 @@ def test_guard_predict_safety_stages_through_dvc(tmp_path: Path) -> None:
     assert rm["suites"]["redteam"]["recall"]["guard"]["rate"] == 1.0  # the spaced 'p 0 r n'
     assert "sexual_health" in rm["suites"]["borderline"]["false_block_by_kind"]
     assert (tmp_path / "reports/refusal_tiny.png").stat().st_size > 1000
+    # Every out is restorable: push, clone, pull, and `dvc status` has nothing to rerun (the
+    # PNGs git ignores are cached outs, so the remote carries them).
+    clone = tmp_path.parent / (tmp_path.name + "-clone")
+    store = tmp_path.parent / (tmp_path.name + "-store")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    for cmd, cwd in (
+        (["dvc", "remote", "add", "-q", "-d", "store", str(store)], tmp_path),
+        ([*git, "add", "-A"], tmp_path),
+        ([*git, "commit", "-q", "-m", "run"], tmp_path),
+        (["dvc", "push", "-q"], tmp_path),
+        (["git", "clone", "-q", str(tmp_path), str(clone)], tmp_path.parent),
+        (["dvc", "pull", "-q"], clone),
+    ):
+        r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+        assert r.returncode == 0, (cmd, r.stderr[-2000:])
+    r = subprocess.run(["dvc", "status", "--json"], cwd=clone, env=env, capture_output=True,
+                       text=True)  # fmt: skip
+    assert r.returncode == 0 and json.loads(r.stdout) == {}, r.stdout[-2000:]
+    for out in ("reports/safety_tiny.png", "reports/refusal_tiny.png", "models/guard"):
+        assert (clone / out).exists(), out
 
 
 def _row(cat: str, guard: bool, model: str, group: str = "plain", tf: str | None = None):

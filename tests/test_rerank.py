@@ -167,3 +167,37 @@ def test_a_retry_adds_candidates_to_the_first_answers_pool(tmp_path) -> None:
     assert {s.domain for s in pooled.response.suggestions} == {"beanharbor.com", "roastcove.com"}
     assert [c.domain for c in pooled.candidates] == ["beanharbor.com", "name.com",
                                                      "roastcove.com"]  # fmt: skip
+
+
+def test_names_of_the_hints_words_rank_first_and_extra_parts_or_non_words_sink() -> None:
+    """With the hint weight, a name of two shown words outranks a fluent one of none; a third
+    part and letters no word explains cost score; without the hint nothing changes."""
+    from domainllm.hints import Hint
+    from domainllm.rerank import hint_share
+
+    hint = Hint("bakery", 0.7, heads=("clover", "copper"), tails=("crumb", "loaf"))
+    shown = set(hint.heads) | set(hint.tails)
+    assert hint_share("clovercrumb.com", shown) == 1.0
+    assert hint_share("cloverhaven.com", shown) == 0.5
+    assert hint_share("tumblewell.com", shown) == 0.0
+    assert hint_share("clovercrumb.com", set()) == 0.0
+    req = Request(description="artisan bakery in Leeds", tlds=[".com"], n=1)
+    names = ["tumblewell.com", "clovercrumb.com"]
+    on = reranker(hint=0.5)
+    assert [c.domain for c in on.pick(req, [Candidate(d, -1.0) for d in names], hint)] == [
+        "clovercrumb.com"
+    ]
+    off = [Candidate(d, -1.0) for d in names]
+    reranker(hint=0.5).pick(req, off, None)  # no hint shown: the hint feature is 0 for all
+    assert {c.features["hint"] for c in off} == {0.0}
+    pen = reranker(parts=0.3, unknown=0.3)
+    three, two, odd = (Candidate(d, -1.0) for d in ("cloudbuildstudio.com", "cloudbuild.com",
+                                                    "cloudzq.com"))  # fmt: skip
+    pen.pick(req, [three, two, odd])
+    base = reranker()
+    b3, b2, bo = (Candidate(d, -1.0) for d in (three.domain, two.domain, odd.domain))
+    base.pick(req, [b3, b2, bo])
+    assert three.score == pytest.approx(b3.score - 0.3 * (three.features["segments"] - 2))
+    assert three.features["segments"] >= 3 and two.score == pytest.approx(b2.score)
+    assert odd.features["segments"] <= 2 and odd.features["unknown_chars"] > 0
+    assert odd.score == pytest.approx(bo.score - 0.3)
