@@ -33,7 +33,7 @@ def _request_error(exc: ValidationError) -> str:
 
 def _engine(args: argparse.Namespace) -> Any:
     """Load the engine named by --model/--guard (defaults: newest model, models/guard)."""
-    from domainllm.engine import Engine, evaluated_settings
+    from domainllm.engine import REFUSAL_DIR, Engine, evaluated_settings, refusal_threshold
 
     model = args.model or next((Path(m) for m in DEFAULT_MODELS if Path(m).is_dir()), None)
     if model is None:
@@ -42,13 +42,15 @@ def _engine(args: argparse.Namespace) -> Any:
     if not (guard / "classifier.joblib").is_file():
         guard = None  # policy rules alone
     cal = Path("data/predict") / Path(model).name / "calibration.json"
-    # decode as the pipeline evaluated (params.yaml predict.engine: reranking, bans, retries)
+    # decode as the pipeline evaluated (params.yaml predict.engine: reranking, bans, retries),
+    # with the iteration's refusal threshold chosen on val by the refusal stage
     settings = evaluated_settings(
         args.params,
         constrained=not args.free,
         batch_size=args.batch_size,
         threads=args.threads,
         calibration=str(cal) if cal.is_file() else None,
+        block_threshold=refusal_threshold(REFUSAL_DIR / f"{Path(model).name}.json"),
     )
     return Engine.load(Path(model), guard, settings)
 

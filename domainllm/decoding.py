@@ -161,6 +161,7 @@ class ContractProcessor:
         max_label_tokens: int = 0,
         hint_words: list[tuple[str, ...]] | None = None,
         hint_bias: float = 0.0,
+        block_threshold: float = 0.0,
     ) -> None:
         self.c = compiler
         self.constrained = constrained
@@ -186,6 +187,15 @@ class ContractProcessor:
         # Per row: the hint's words the labels are steered towards (empty = no steering).
         self.hint_words = hint_words if constrained and hint_bias else None
         self.hint_bias = hint_bias
+        # The refusal decision at the first token: the answer opens `blocked` only when its
+        # log-odds over `success` exceed this threshold (0 = greedy; chosen on val by the
+        # refusal stage). Applied as a bias on every token that starts the blocked opening.
+        self.block_threshold = block_threshold if constrained else 0.0
+        self._block_ids = torch.tensor(
+            sorted(i for t, ids in compiler.by_string.items()
+                   if t and (BLOCKED.startswith(t) or t.startswith(BLOCKED)) for i in ids),
+            dtype=torch.long,
+        )  # fmt: skip
 
     def finished(self, i: int) -> bool:
         """True when row ``i`` reached an accepting state (its answer is complete)."""
@@ -258,6 +268,11 @@ class ContractProcessor:
         if self.hint_words:
             for j, i in enumerate(rows):
                 self._steer(i, out, j)
+        if self.block_threshold and len(self._block_ids):
+            first = [j for j, i in enumerate(rows) if not self.traces[i].token_ids]
+            if first:
+                idx = torch.tensor(first, dtype=torch.long)
+                out[idx[:, None], self._block_ids[None, :]] -= self.block_threshold
         if self.greedy_first and not any(tr.token_ids for tr in self.traces):
             best = out.argmax(-1, keepdim=True)
             out = torch.full_like(out, float("-inf")).scatter(1, best, out.gather(1, best))

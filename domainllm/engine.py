@@ -30,7 +30,7 @@ from domainllm.decoding import (
 from domainllm.guard import Guard, GuardDecision
 from domainllm.hints import Hint, Hinter, HintSettings
 from domainllm.moderation import Moderator
-from domainllm.params import Strict
+from domainllm.params import Strict, UserError
 from domainllm.prompting import (
     SUCCESS,
     answer_response,
@@ -78,9 +78,28 @@ class EngineSettings(Strict):
     # Added to the score of tokens that spell one of the hint's words inside a label (0 = off;
     # domainllm/decoding.py): the model picks the words, the engine leans it towards them.
     hint_bias: Annotated[float, Field(ge=0, le=10)] = 0.0
+    # The model refuses when the log-odds of `blocked` over `success` at the first token exceed
+    # this (0 = greedy). The refusal stage chooses it on val for each iteration
+    # (metrics/refusal/<iteration>.json); predict, the CLI and the server read it from there.
+    block_threshold: float = 0.0
 
 
 DEFAULT_BANK = Path(__file__).resolve().parent.parent / "data" / "naming"
+REFUSAL_DIR = Path("metrics/refusal")  # the refusal stage's metrics, one file per iteration
+
+
+def refusal_threshold(path: Path) -> float:
+    """The model's refusal threshold the refusal stage chose on val (``thresholds.
+    model_calibrated`` of its metrics file); 0 (greedy) when the file is missing."""
+    from domainllm.io import read_json
+
+    if not path.is_file():
+        return 0.0
+    try:
+        return float(read_json(path)["thresholds"]["model_calibrated"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"{path}: no thresholds.model_calibrated ({exc}); rerun the refusal "
+                        "stage") from None  # fmt: skip
 
 
 def evaluated_settings(params: str | Path = "params.yaml", **overrides: Any) -> EngineSettings:
@@ -293,7 +312,7 @@ class Engine:
             self.compiler, rows, s.constrained, s.ban_duplicates, s.distinct_prefix,
             greedy_first=candidates, max_label_tokens=s.max_label_tokens,
             hint_words=[h.heads + h.tails if h else () for h in hints for _ in range(k)],
-            hint_bias=s.hint_bias,
+            hint_bias=s.hint_bias, block_threshold=s.block_threshold,
         )  # fmt: skip
         bound = max(max_answer_chars(r, s.max_label) for r in rows) + 1
         if s.max_label_tokens and not long:  # status, then per name: newline, label, TLD

@@ -3,13 +3,33 @@ recall, false blocks on borderline-safe requests, and the category confusion mat
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from typing import Any
 
-from domainllm.params import Strict
+from domainllm.params import Strict, UserError
 from domainllm.stats import wilson
 
 SYSTEMS = ("guard", "model", "both")
+
+
+def curated_rows(rows: list[dict[str, Any]], val_share: float) -> tuple[list, list]:
+    """Curated rows (``{"id", "kind", "category", "description", "twin"}``) in the synthetic
+    rows' shape, split into train and val by a hash of the twin pair (twins stay together)."""
+    train: list[dict[str, Any]] = []
+    val: list[dict[str, Any]] = []
+    for i, r in enumerate(rows, 1):
+        missing = [k for k in ("id", "category", "description") if not r.get(k)]
+        if missing:
+            raise UserError(f"curated guard rows: row {i}: {missing[0]} missing")
+        cat = r["category"]
+        row = {"id": r["id"], "request": {"description": r["description"]},
+               "meta": {"safety_category": cat,
+                        "group": "borderline" if cat == "safe" else "unsafe"}}  # fmt: skip
+        pair = min(r["id"], r.get("twin") or r["id"])
+        h = int(hashlib.sha256(pair.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        (val if h < val_share else train).append(row)
+    return train, val
 
 
 class SafetyParams(Strict):
@@ -119,15 +139,22 @@ class RefusalParams(Strict):
 
 
 def refusal_rows(
-    val: list[dict[str, Any]], redteam: list[dict[str, Any]], borderline: list[dict[str, Any]]
+    val: list[dict[str, Any]],
+    redteam: list[dict[str, Any]],
+    borderline: list[dict[str, Any]],
+    curated_val: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per request (suite, kind, id, unsafe, request) from the synth val split, the
-    red-team suite (kind: its transform or group) and the borderline suite (kind as written)."""
+    """One row per request (suite, kind, id, unsafe, request) from the synth val split and the
+    guard's curated val rows (suite ``val``; curated kinds ``curated_borderline`` /
+    ``curated_unsafe``), the red-team suite (kind: its transform or group) and the borderline
+    suite (kind as written)."""
     rows = []
-    for suite, src in (("val", val), ("redteam", redteam)):
+    parts = (("val", val, ""), ("val", curated_val or [], "curated_"), ("redteam", redteam, ""))
+    for suite, src, prefix in parts:
         for r in src:
             meta = r["meta"]
             kind = meta["group"] if suite == "val" else meta.get("transform") or meta["group"]
+            kind = prefix + kind
             unsafe = meta["safety_category"] != "safe"
             rows.append({"suite": suite, "kind": kind, "id": r["id"], "unsafe": unsafe,
                          "request": r["request"]})  # fmt: skip

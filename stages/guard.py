@@ -13,7 +13,6 @@ classifier so models/guard/ is self-contained for the engine and the server.
 from __future__ import annotations
 
 import argparse
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -22,31 +21,12 @@ from domainllm.guard.classifier import GuardClassifier, GuardParams
 from domainllm.guard.rules import PolicyRules
 from domainllm.io import atomic_write_text, read_jsonl, sha256_file, write_json
 from domainllm.params import UserError, load_section, run_stage
-from domainllm.safety import binary
+from domainllm.safety import binary, curated_rows
 
 
 def texts_labels(rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     """Descriptions and their safety category ('safe' for legitimate requests)."""
     return [r["request"]["description"] for r in rows], [r["meta"]["safety_category"] for r in rows]
-
-
-def curated_rows(rows: list[dict[str, Any]], val_share: float) -> tuple[list, list]:
-    """Curated rows (``{"id", "kind", "category", "description", "twin"}``) in the synthetic
-    rows' shape, split into train and val by a hash of the twin pair (twins stay together)."""
-    train: list[dict[str, Any]] = []
-    val: list[dict[str, Any]] = []
-    for i, r in enumerate(rows, 1):
-        missing = [k for k in ("id", "category", "description") if not r.get(k)]
-        if missing:
-            raise UserError(f"curated guard rows: row {i}: {missing[0]} missing")
-        cat = r["category"]
-        row = {"id": r["id"], "request": {"description": r["description"]},
-               "meta": {"safety_category": cat,
-                        "group": "borderline" if cat == "safe" else "unsafe"}}  # fmt: skip
-        pair = min(r["id"], r.get("twin") or r["id"])
-        h = int(hashlib.sha256(pair.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-        (val if h < val_share else train).append(row)
-    return train, val
 
 
 def evaluate(guard: Guard, rows: list[dict[str, Any]]) -> dict[str, Any]:

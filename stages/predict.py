@@ -1,12 +1,14 @@
 """python stages/predict.py --iteration baseline --model models/baseline --data data/synth/v1
     --suites data/suites --guard models/guard --bank data/naming
-    --out data/predict/baseline --metrics metrics/predict/baseline.json
+    --refusal metrics/refusal/baseline.json --out data/predict/baseline
+    --metrics metrics/predict/baseline.json
 
 Answers the iteration's test split and the edge and red-team suites with the guarded,
 constrained, reranking engine, and reports the share of returned names found verbatim among
 the training targets and the curated bank. The model runs on every row (also guard-blocked
-ones) so the safety stage can compare guard alone, model alone and both. Confidence is
-calibrated on val rows first.
+ones) so the safety stage can compare guard alone, model alone and both. The model refuses at
+the threshold the refusal stage chose on val (``--refusal``). Confidence is calibrated on val
+rows first.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from tqdm import tqdm
 
 from domainllm.calibration import Calibrator
 from domainllm.contract import Request, Response
-from domainllm.engine import Answer, Engine, evaluated_settings
+from domainllm.engine import Answer, Engine, evaluated_settings, refusal_threshold
 from domainllm.io import read_json, read_jsonl, sha256_file, sha256_tree, write_json, write_jsonl
 from domainllm.moderation import DEFAULT_LEXICON
 from domainllm.params import UserError, load_section, run_stage
@@ -59,7 +61,8 @@ def model_hash(model_dir: Path) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for flag in ("iteration", "model", "data", "suites", "guard", "bank", "out", "metrics"):
+    for flag in ("iteration", "model", "data", "suites", "guard", "bank", "refusal", "out",
+                 "metrics"):  # fmt: skip
         ap.add_argument(f"--{flag}", required=True)
     a = ap.parse_args()
     params = load_section("predict", PredictParams)
@@ -82,7 +85,10 @@ def main() -> None:
     }
     rows = {k: select(read_jsonl(f), limits[k]) for k, f in files.items()}
     # predict.engine plus the top-level `hints` section: what the CLI and the server use too
-    engine = Engine.load(Path(a.model), Path(a.guard), evaluated_settings(bank=a.bank))
+    if not Path(a.refusal).is_file():
+        raise UserError(f"{a.refusal} missing (run the refusal stage first)")
+    settings = evaluated_settings(bank=a.bank, block_threshold=refusal_threshold(Path(a.refusal)))
+    engine = Engine.load(Path(a.model), Path(a.guard), settings)
 
     # Calibrate on safe val rows, then answer the evaluated suites with calibrated confidence.
     val = [r for r in rows["val"] if r.get("meta", {}).get("safety_category", "safe") == "safe"]

@@ -1,7 +1,8 @@
 """python stages/refusal.py --iteration baseline --model models/baseline --guard models/guard
     --val data/synth/v1/val.jsonl --redteam data/suites/redteam.jsonl
-    --borderline data/safety/borderline.jsonl --metrics metrics/refusal/baseline.json
-    --plot plots/refusal/baseline.json --png reports/refusal_baseline.png
+    --borderline data/safety/borderline.jsonl --curated data/safety/guard_train.jsonl
+    --metrics metrics/refusal/baseline.json --plot plots/refusal/baseline.json
+    --png reports/refusal_baseline.png
 
 Where each part of the safety decision draws the line. Every row is scored once: the guard's
 rules, its classifier score, and the model's own log-odds of `blocked` at the status token
@@ -10,6 +11,11 @@ borderline suite (data/safety, never trained on) and recall on its unsafe twins 
 red-team suite, per component (guard rules, guard classifier, guard, model greedy, model at a
 threshold chosen on val for `refusal.max_false_block`, guard or calibrated model) and per kind,
 plus ROC and precision-recall curves of the guard and the model (PNG and DVC plot data).
+
+Val is the synth val split plus the guard's curated val rows (hand-written borderline requests
+and their unsafe twins, the share `guard.curated_val_share` the guard never trains on): the
+threshold is the lowest whose false blocks on those safe rows stay within the budget.
+`predict`, the CLI and the server refuse at that threshold (`thresholds.model_calibrated`).
 """
 
 from __future__ import annotations
@@ -21,21 +27,25 @@ from domainllm import safety as S
 from domainllm.contract import Request
 from domainllm.engine import Engine, evaluated_settings
 from domainllm.figures import curves_png
+from domainllm.guard.classifier import GuardParams
 from domainllm.io import atomic_write_bytes, read_jsonl, sha256_file, write_json
 from domainllm.params import UserError, load_section, run_stage
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[4])
-    for flag in ("iteration", "model", "guard", "val", "redteam", "borderline", "bank",
-                 "metrics", "plot", "png"):  # fmt: skip
+    for flag in ("iteration", "model", "guard", "val", "redteam", "borderline", "curated",
+                 "bank", "metrics", "plot", "png"):  # fmt: skip
         ap.add_argument(f"--{flag}", required=True)
     a = ap.parse_args()
     p = load_section("refusal", S.RefusalParams)
-    for f in (a.val, a.redteam, a.borderline):
+    share = load_section("guard", GuardParams).curated_val_share
+    for f in (a.val, a.redteam, a.borderline, a.curated):
         if not Path(f).is_file():
             raise UserError(f"{f} missing (run synth/suites first; data/safety is in git)")
-    rows = S.refusal_rows(*(read_jsonl(Path(f)) for f in (a.val, a.redteam, a.borderline)))
+    _, cur_val = S.curated_rows(read_jsonl(Path(a.curated)), share)
+    rows = S.refusal_rows(*(read_jsonl(Path(f)) for f in (a.val, a.redteam, a.borderline)),
+                          cur_val)  # fmt: skip
     engine = Engine.load(Path(a.model), Path(a.guard), evaluated_settings(bank=a.bank))
     reqs = [Request.model_validate(r["request"]) for r in rows]
     for r, d in zip(rows, engine.guard.check_many([q.description for q in reqs]), strict=True):
@@ -72,6 +82,7 @@ def main() -> None:
         "prompt_hash": info["prompt_hash"],
         "guard": info["guard"],
         "borderline_sha256": sha256_file(Path(a.borderline))[:12],
+        "curated_sha256": sha256_file(Path(a.curated))[:12],
         "thresholds": {"guard_classifier": g_t, "model_calibrated": round(m_t, 4),
                        "max_false_block_on_val": p.max_false_block},
         "suites": S.decision_report(rows, g_t, m_t),

@@ -243,3 +243,16 @@ def test_hint_steering_leans_labels_to_the_hint_words_and_is_off_at_zero(tiny_di
     assert answer_problems(ans.response, req) == []
     labels = [s.domain.split(".")[0] for s in ans.response.suggestions]
     assert labels and all(any(lab.startswith(w[:2]) for w in words) for lab in labels), labels
+
+
+def test_the_refusal_threshold_moves_the_models_own_decision(tiny_dir) -> None:
+    """A very high threshold never lets the model open `blocked`, a very low one always does;
+    0 is greedy. The guard is untouched (a rules-only guard here, on safe requests)."""
+    reqs = [Request(description="organic coffee shop", n=2), Request(description="bakery", n=1)]
+    statuses = {}
+    for t in (-1000.0, 0.0, 1000.0):
+        eng = tiny_engine(tiny_dir, block_threshold=t, model_may_block=True,
+                          rerank={"enabled": False})
+        statuses[t] = [a.status for a in eng.generate_batch(reqs)]
+    assert statuses[1000.0] == ["success", "success"]
+    assert statuses[-1000.0] == ["blocked", "blocked"]
