@@ -199,6 +199,7 @@ def add_judge_validate(sub: Any) -> None:
     p.add_argument("--params", type=Path, default=Path("params.yaml"))
     p.add_argument("--calibration", type=Path, default=Path("models/judge_calibration.json"))
     p.add_argument("--prompts", type=Path, default=Path("prompts/judge"))
+    p.add_argument("--bank", type=Path, default=Path("data/naming"), help="naming bank folder")
     p.add_argument("--model-dir", type=Path, default=Path("models/judge"))
     p.add_argument("--cache", type=Path, default=Path("cache/judge"))
     p.set_defaults(func=cmd_judge_validate)
@@ -231,7 +232,7 @@ def cmd_judge_validate(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
     if not rows:
         raise UserError(f"--gold {args.gold}: no usable rows")
-    judge = NameJudge.load(args.prompts, jp, args.model_dir, args.cache)
+    judge = NameJudge.load(args.prompts, jp, args.model_dir, args.cache, args.bank)
     feats, _ = judge.features(items, "judge-validate")
     try:
         res = agreement(rows, verdicts(cal, feats))

@@ -105,6 +105,7 @@ def main() -> None:
     ap.add_argument("--suites", nargs="+", default=["test", "edge"])
     ap.add_argument("--model-dir", type=Path, required=True, help="checklist model folder")
     ap.add_argument("--prompts", type=Path, required=True)
+    ap.add_argument("--bank", type=Path, required=True, help="naming bank folder (filler words)")
     ap.add_argument("--calibration", type=Path, required=True, help="judge_validate's weights")
     ap.add_argument("--cache", type=Path, required=True, help="checklist answer cache folder")
     ap.add_argument("--out", type=Path, required=True)
@@ -121,7 +122,7 @@ def main() -> None:
     keep, skipped = select(rows, p)
     items = [JudgeItem(r["id"], r["suite"], Request(**r["request"]), s["domain"])
              for r in keep for s in r["response"]["suggestions"]]  # fmt: skip
-    judge = NameJudge.load(args.prompts, p, args.model_dir, args.cache)
+    judge = NameJudge.load(args.prompts, p, args.model_dir, args.cache, args.bank)
     t0 = time.perf_counter()
     feats, run = judge.features(items, args.iteration)
     try:

@@ -39,6 +39,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--prompts", type=Path, required=True)
+    ap.add_argument("--bank", type=Path, required=True, help="naming bank folder (filler words)")
     ap.add_argument("--model-dir", type=Path, required=True)
     ap.add_argument("--calibration", type=Path, required=True)
     ap.add_argument("--cache", type=Path, required=True)
@@ -55,7 +56,7 @@ def main() -> None:
     items = [
         JudgeItem(e.id, "train", e.request, s.domain) for e in exs for s in e.target.suggestions
     ]
-    judge = NameJudge.load(a.prompts, p, a.model_dir, a.cache)
+    judge = NameJudge.load(a.prompts, p, a.model_dir, a.cache, a.bank)
     feats, _ = judge.features(items, f"targets {a.data.name}")
     try:
         vs = verdicts(Calibration.from_dict(read_json(a.calibration)), feats)

@@ -26,6 +26,7 @@ def main() -> None:
     ap.add_argument("--gold", type=Path, required=True)
     ap.add_argument("--model-dir", type=Path, required=True, help="checklist model folder")
     ap.add_argument("--prompts", type=Path, required=True)
+    ap.add_argument("--bank", type=Path, required=True, help="naming bank folder (filler words)")
     ap.add_argument("--cache", type=Path, required=True, help="checklist answer cache folder")
     ap.add_argument("--out", type=Path, required=True, help="calibration weights (JSON)")
     ap.add_argument("--metrics", type=Path, required=True)
@@ -37,7 +38,7 @@ def main() -> None:
     rows, items, errors = load_gold(args.gold)
     if errors:
         raise UserError(f"{errors[0]} ({len(errors)} unusable gold row(s); fix the file)")
-    judge = NameJudge.load(args.prompts, jp, args.model_dir, args.cache)
+    judge = NameJudge.load(args.prompts, jp, args.model_dir, args.cache, args.bank)
     feats, run = judge.features(items, "gold")
     labels = [r["label"] for r in rows]
     groups = [r["request"]["description"] for r in rows]

@@ -206,7 +206,8 @@ def test_judge_validate_scores_good_rows_and_reports_bad_ones(tmp_path, capsys) 
     gold = (root / "data" / "gold" / "judge_gold.jsonl").read_text().splitlines()[:40]
     (tmp_path / "gold.jsonl").write_text("\n".join(gold) + "\n")
     rows, items, _ = load_gold(tmp_path / "gold.jsonl")
-    judge = NameJudge.load(root / "prompts" / "judge", jp, None, tmp_path / "cache")
+    judge = NameJudge.load(root / "prompts" / "judge", jp, None, tmp_path / "cache",
+                           root / "data" / "naming")  # fmt: skip
     feats, _ = judge.features(items)
     names = [f for g in GROUPS.values() for f in g]
     cal = fit(feats, [r["label"] for r in rows], names)
@@ -218,7 +219,8 @@ def test_judge_validate_scores_good_rows_and_reports_bad_ones(tmp_path, capsys) 
     uk = '{"request": {"description": "tea room in York", "tlds": [".co.uk"]}, ' \
          '"domain": "leafandlantern.co.uk", "label": "good"}'  # fmt: skip
     (tmp_path / "mixed.jsonl").write_text("\n".join(gold[:10] + bad + [uk] + gold[10:20]) + "\n")
-    common = ["--calibration", "cal.json", "--prompts", str(root / "prompts" / "judge")]
+    common = ["--calibration", "cal.json", "--prompts", str(root / "prompts" / "judge"),
+              "--bank", str(root / "data" / "naming")]  # fmt: skip
     rc = main(["judge-validate", "--gold", "mixed.jsonl", "--out", "a.json", *common])
     out, err = capsys.readouterr()
     assert rc == 1 and "Traceback" not in err

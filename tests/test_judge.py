@@ -37,10 +37,12 @@ from domainllm.judge.checklist import JudgeItem, load_checklist
 from domainllm.judge.embed import default_embedder
 from domainllm.judge.features import (
     GROUPS,
+    add_filler,
     add_relevance,
     load_lexicon,
     name_features,
     pronounceability,
+    word_spread,
 )
 from domainllm.judge.params import JudgeParams
 from domainllm.judge.validate import agreement, load_gold, pairwise_accuracy
@@ -472,7 +474,8 @@ def _stage_dir(tmp: Path, base_url: str, n: int) -> Path:
 
 STAGE_ARGS = [
     "--iteration", "baseline", "--predict", "pred", "--model-dir", "no-model",
-    "--prompts", str(PROMPTS), "--calibration", "cal.json", "--cache", "cache/judge",
+    "--prompts", str(PROMPTS), "--bank", str(ROOT / "data" / "naming"),
+    "--calibration", "cal.json", "--cache", "cache/judge",
     "--out", "out/judge.jsonl",
     "--metrics", "out/metrics.json",
 ]  # fmt: skip
@@ -547,6 +550,7 @@ def test_judge_validate_stage_on_tiny_model(
     monkeypatch.chdir(tmp_path)
     args = [
         "--gold", "gold.jsonl", "--model-dir", str(tiny_dir), "--prompts", str(PROMPTS),
+        "--bank", str(ROOT / "data" / "naming"),
         "--cache", "cache", "--out", "cal.json", "--metrics", "m.json",
     ]  # fmt: skip
     monkeypatch.setattr(sys, "argv", ["judge_validate.py", *args])
@@ -571,6 +575,10 @@ def gold_agreement() -> dict:
     feats = [{"description": it.request.description, "domain": it.domain,
               "features": name_features(it.domain, it.request, LEX)} for it in items]  # fmt: skip
     add_relevance(feats, default_embedder())
+    from domainllm.synth.bank import load_bank
+
+    add_filler(feats, word_spread(load_bank(ROOT / "data" / "naming", PROMPTS / "lexicon.yaml")
+                                  .industries))  # fmt: skip
     groups = [r["request"]["description"] for r in rows]
     oof = out_of_fold([f["features"] for f in feats], [r["label"] for r in rows], groups, DET)
     return agreement(rows, oof)
@@ -580,12 +588,14 @@ def gold_agreement() -> dict:
 def test_judge_agrees_with_gold_out_of_fold(gold_agreement: dict) -> None:
     """Out-of-fold agreement stays above its measured floor."""
     a = gold_agreement
-    # A floor against regressions, at what the deterministic judge reaches on the 1170-row gold
-    # (Spearman 0.604, kappa 0.522, pairwise 0.829). It was 0.61 / 0.60 / 0.844 before the 137
-    # reviewed names with hints of 2026-12-03 were added: mostly `ok` model outputs the judge
-    # scores level with good ones, a harder set, not a worse judge. The issue's targets are in
+    # A floor against regressions, at what the deterministic judge reaches on the 1396-row gold
+    # (Spearman 0.594, kappa 0.478, pairwise 0.771, with the `filler` features). Each growth of
+    # the gold with reviewed model outputs made it harder: 0.61 / 0.60 / 0.844 on 1033 rows,
+    # 0.604 / 0.522 / 0.829 on 1170, then the 226 names of the two reviews of 2026-12-03 (mostly
+    # `ok` outputs the judge scores level with good ones). On the same 1396 rows without the
+    # filler features: 0.587 / 0.459 / 0.762. The issue's targets are in
     # test_judge_meets_the_issue_targets_on_gold, which is expected to fail for now.
-    assert a["spearman"] >= 0.58 and a["kappa"] >= 0.49 and a["pairwise_accuracy"] >= 0.80
+    assert a["spearman"] >= 0.57 and a["kappa"] >= 0.46 and a["pairwise_accuracy"] >= 0.75
     # Every bad kind scores below the written good names. Not asserted: below the 6 reviewed
     # good outputs too; `other_business` (a good name for a neighbouring business) is level
     # with them, the judge's known weakness (README).
@@ -599,7 +609,7 @@ def test_judge_agrees_with_gold_out_of_fold(gold_agreement: dict) -> None:
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="judge issue open: pairwise 0.829 < 0.85 and fluent "
+    reason="judge issue open: kappa 0.478 < 0.5, pairwise 0.771 < 0.85 and fluent "
     "off-topic model outputs score level with good names (README)",
 )
 def test_judge_meets_the_issue_targets_on_gold(gold_agreement: dict) -> None:
@@ -670,3 +680,22 @@ def test_compare_stage_on_tiny_model(
     m = read_json(tmp_path / "cmp.json")["pairs"]["a vs b"]
     assert m["n"] == 3  # only the requests both answered
     assert m["b_wins"] + m["a_wins"] + m["ties"] == 3 and m["run"]["judged_now"] == 6
+
+
+def test_filler_features_count_how_many_industries_share_a_names_words() -> None:
+    from types import SimpleNamespace
+
+    inds = {
+        "bakery": SimpleNamespace(heads=("willow", "rye"), tails=("loaf", "works")),
+        "florist": SimpleNamespace(heads=("willow", "fern"), tails=("petal", "works")),
+        "plumbing": SimpleNamespace(heads=("willow", "copper"), tails=("pipe", "works")),
+        "spa": SimpleNamespace(heads=("cedar",), tails=("balm",)),
+    }
+    spread = word_spread(inds)
+    assert spread["willow"] == 0.75 and spread["works"] == 0.75 and spread["rye"] == 0.25
+    rows = [{"domain": d, "features": {}} for d in ("willowworks.com", "ryeloaf.com",
+                                                    "ryezoom.com")]  # fmt: skip
+    add_filler(rows, spread)
+    assert rows[0]["features"] == {"filler": 0.75, "filler_min": 0.75}  # filler pairing
+    assert rows[1]["features"] == {"filler": 0.25, "filler_min": 0.25}  # specific words
+    assert rows[2]["features"]["filler_min"] == 0.0  # a word no industry lists

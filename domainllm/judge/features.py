@@ -10,6 +10,9 @@ Groups (the calibration ablation removes one group at a time):
   is real words, a single dictionary word (likely taken on .com), a common phrase, a misspelling.
 - ``relevance``: all-MiniLM-L6-v2 similarity of the segmented name to the description, and how
   much of the name just repeats the description's words (generic names).
+- ``filler``: how many of the naming bank's industries use the name's words as heads or tails
+  (``word_spread``): `willow`, `copper`, `harbor`, `works` serve 20+ industries and make names
+  a consultant calls valid but not distinctive (blind review 2026-12-03: "filler pairings").
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "tld_echo",
     ),
     "lexicon": ("brand", "unsafe_word"),
+    "filler": ("filler", "filler_min"),
     "words": (
         "segments",
         "coverage",
@@ -311,6 +315,28 @@ def name_features(domain: str, req: Request, lex: Lexicon) -> dict[str, float]:
             sum(len(w) for w in words if w[:5] in stems) / max(1, len(letters)), 4
         ),
     }
+
+
+def word_spread(industries: dict[str, Any]) -> dict[str, float]:
+    """Share of the bank's industries whose heads or tails hold each word (the bank's
+    ``IndustryBank`` entries)."""
+    counts: dict[str, int] = {}
+    for ind in industries.values():
+        for w in set(ind.heads) | set(ind.tails):
+            counts[w] = counts.get(w, 0) + 1
+    n = max(1, len(industries))
+    return {w: c / n for w, c in counts.items()}
+
+
+def add_filler(rows: list[dict[str, Any]], spread: dict[str, float]) -> None:
+    """``filler`` (the most widely shared of the name's words) and ``filler_min`` (the least:
+    0 when one word belongs to no industry's list, or to few), on rows with 'domain' and
+    'features' (in place)."""
+    for r in rows:
+        label = re.sub(r"[^a-z]", "", label_of(r["domain"].lower()))
+        shares = [spread.get(p, 0.0) for p, _ in segment(label)] or [0.0]
+        r["features"]["filler"] = round(max(shares), 4)
+        r["features"]["filler_min"] = round(min(shares), 4)
 
 
 def spoken(domain: str) -> str:

@@ -12,7 +12,15 @@ from domainllm.judge.backends import Failures, make_backend
 from domainllm.judge.cache import JudgeCache
 from domainllm.judge.calibrate import Calibration
 from domainllm.judge.checklist import Checklist, JudgeItem, load_checklist
-from domainllm.judge.features import GROUPS, Lexicon, add_relevance, load_lexicon, name_features
+from domainllm.judge.features import (
+    GROUPS,
+    Lexicon,
+    add_filler,
+    add_relevance,
+    load_lexicon,
+    name_features,
+    word_spread,
+)
 from domainllm.judge.run import RunStats, judge_all
 
 
@@ -25,14 +33,22 @@ class NameJudge:
     params: Any  # JudgeParams
     model_dir: Path | None
     cache_dir: Path
+    spread: dict[str, float] = field(default_factory=dict)  # word -> share of bank industries
+    bank_hash: str = ""
     failures: Failures = field(default_factory=Failures)
     model_id: str | None = None
 
     @classmethod
-    def load(cls, prompts: Path, params: Any, model_dir: Path | None, cache: Path) -> NameJudge:
-        """Read the lexicon and checklist from the prompts folder."""
+    def load(
+        cls, prompts: Path, params: Any, model_dir: Path | None, cache: Path, bank: Path
+    ) -> NameJudge:
+        """Read the lexicon and checklist from the prompts folder, and the naming bank's word
+        lists (the ``filler`` features)."""
+        from domainllm.synth.bank import load_bank
+
+        b = load_bank(bank, prompts / "lexicon.yaml")
         return cls(load_lexicon(prompts / "lexicon.yaml"), load_checklist(prompts), params,
-                   model_dir, cache)  # fmt: skip
+                   model_dir, cache, word_spread(b.industries), b.hash)  # fmt: skip
 
     @property
     def uses_llm(self) -> bool:
@@ -53,7 +69,8 @@ class NameJudge:
 
     def hashes(self) -> dict[str, str]:
         """Hashes of the data files that shaped the features (for provenance)."""
-        return {"lexicon": self.lexicon.hash, "checklist": self.checklist.hash}
+        return {"lexicon": self.lexicon.hash, "checklist": self.checklist.hash,
+                "bank": self.bank_hash}  # fmt: skip
 
     def features(self, items: list[JudgeItem], desc: str = "judge") -> tuple[list[dict], RunStats]:
         """One feature dict per item; the checklist goes through the persistent cache."""
@@ -63,6 +80,7 @@ class NameJudge:
                  "features": name_features(it.domain, it.request, self.lexicon)}
                 for it in items]  # fmt: skip
         add_relevance(rows, default_embedder())
+        add_filler(rows, self.spread)
         stats = RunStats()
         if self.uses_llm and items:
             backend = make_backend(self.params, self.checklist, self.model_dir, self.failures)
