@@ -161,7 +161,8 @@ class ContractProcessor:
         max_label_tokens: int = 0,
         hint_words: list[tuple[str, ...]] | None = None,
         hint_bias: float = 0.0,
-        block_threshold: float = 0.0,
+        block_threshold: float | None = None,
+        decision: list[tuple[int, int, int]] | None = None,
     ) -> None:
         self.c = compiler
         self.constrained = constrained
@@ -187,15 +188,21 @@ class ContractProcessor:
         # Per row: the hint's words the labels are steered towards (empty = no steering).
         self.hint_words = hint_words if constrained and hint_bias else None
         self.hint_bias = hint_bias
-        # The refusal decision at the first token: the answer opens `blocked` only when its
-        # log-odds over `success` exceed this threshold (0 = greedy; chosen on val by the
-        # refusal stage). Applied as a bias on every token that starts the blocked opening.
-        self.block_threshold = block_threshold if constrained else 0.0
-        self._block_ids = torch.tensor(
-            sorted(i for t, ids in compiler.by_string.items()
-                   if t and (BLOCKED.startswith(t) or t.startswith(BLOCKED)) for i in ids),
-            dtype=torch.long,
-        )  # fmt: skip
+        # The refusal decision: with a threshold (chosen on val by the refusal stage), row i
+        # opens `blocked` exactly when score(blocked token) - score(success token) at its
+        # decision step exceeds it (``decision[i]`` = (step, blocked id, success id), as
+        # ``refusal.decision_ids`` reads them), the other branch is masked; None = greedy.
+        self.block_threshold = block_threshold if constrained and decision else None
+        self.decision = decision or []
+        self._branch = {name: self._starting(compiler, word)
+                        for name, word in (("blocked", BLOCKED), ("success", SUCCESS))}  # fmt: skip
+
+    @staticmethod
+    def _starting(compiler: ConstraintCompiler, word: str) -> torch.Tensor:
+        """Ids of the tokens that can open ``word`` (its prefixes, or it and more)."""
+        ids = [i for t, ids in compiler.by_string.items()
+               if t and (word.startswith(t) or t.startswith(word)) for i in ids]  # fmt: skip
+        return torch.tensor(sorted(ids), dtype=torch.long)
 
     def finished(self, i: int) -> bool:
         """True when row ``i`` reached an accepting state (its answer is complete)."""
@@ -268,11 +275,9 @@ class ContractProcessor:
         if self.hint_words:
             for j, i in enumerate(rows):
                 self._steer(i, out, j)
-        if self.block_threshold and len(self._block_ids):
-            first = [j for j, i in enumerate(rows) if not self.traces[i].token_ids]
-            if first:
-                idx = torch.tensor(first, dtype=torch.long)
-                out[idx[:, None], self._block_ids[None, :]] -= self.block_threshold
+        if self.block_threshold is not None:
+            for j, i in enumerate(rows):
+                self._decide(i, scores, out, j)
         if self.greedy_first and not any(tr.token_ids for tr in self.traces):
             best = out.argmax(-1, keepdim=True)
             out = torch.full_like(out, float("-inf")).scatter(1, best, out.gather(1, best))
@@ -297,6 +302,18 @@ class ContractProcessor:
         if torch.isfinite(keep).any():
             row = torch.full_like(out[j], float("-inf"))
             row[self.c.closers] = keep
+            out[j] = row
+
+    def _decide(self, i: int, scores: torch.Tensor, out: torch.Tensor, j: int) -> None:
+        """At row ``i``'s decision step, keep only the branch its margin picks."""
+        step, blk, suc = self.decision[i]
+        if len(self.traces[i].token_ids) != step:
+            return
+        margin = float(scores[j, blk]) - float(scores[j, suc])
+        lose = "success" if margin > self.block_threshold else "blocked"
+        row = out[j].clone()
+        row[self._branch[lose]] = float("-inf")
+        if torch.isfinite(row).any():
             out[j] = row
 
     def _steer(self, i: int, out: torch.Tensor, j: int) -> None:

@@ -78,23 +78,25 @@ class EngineSettings(Strict):
     # Added to the score of tokens that spell one of the hint's words inside a label (0 = off;
     # domainllm/decoding.py): the model picks the words, the engine leans it towards them.
     hint_bias: Annotated[float, Field(ge=0, le=10)] = 0.0
-    # The model refuses when the log-odds of `blocked` over `success` at the first token exceed
-    # this (0 = greedy). The refusal stage chooses it on val for each iteration
-    # (metrics/refusal/<iteration>.json); predict, the CLI and the server read it from there.
-    block_threshold: float = 0.0
+    # The model refuses when the log-odds of `blocked` over `success` at the decision token
+    # exceed this (None = greedy decoding decides). The refusal stage chooses it on val for
+    # each iteration (metrics/refusal/<iteration>.json); predict, the CLI and the server read
+    # it from there.
+    block_threshold: float | None = None
 
 
 DEFAULT_BANK = Path(__file__).resolve().parent.parent / "data" / "naming"
 REFUSAL_DIR = Path("metrics/refusal")  # the refusal stage's metrics, one file per iteration
 
 
-def refusal_threshold(path: Path) -> float:
+def refusal_threshold(path: Path) -> float | None:
     """The model's refusal threshold the refusal stage chose on val (``thresholds.
-    model_calibrated`` of its metrics file); 0 (greedy) when the file is missing."""
+    model_calibrated`` of its metrics file); None (greedy decoding decides) when the file is
+    missing."""
     from domainllm.io import read_json
 
     if not path.is_file():
-        return 0.0
+        return None
     try:
         return float(read_json(path)["thresholds"]["model_calibrated"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -219,6 +221,17 @@ class Engine:
     def _ids(self, prompt: str) -> list[int]:
         return list(self.tok(prompt)["input_ids"])
 
+    def _decisions(self, prompts: list[str], k: int) -> list[tuple[int, int, int]]:
+        """Per decoded row: the answer step where `blocked` and `success` part, and their first
+        tokens there (``refusal.decision_ids``, the refusal stage's margin)."""
+        from domainllm.refusal import decision_ids
+
+        out = []
+        for p in prompts:
+            shared, blk, suc = decision_ids(self.tok, p)
+            out += [(len(shared), blk, suc)] * k
+        return out
+
     @staticmethod
     def _hinter(settings: EngineSettings) -> Hinter | None:
         """The naming hints' matcher over the curated bank (None when hints are off)."""
@@ -313,6 +326,7 @@ class Engine:
             greedy_first=candidates, max_label_tokens=s.max_label_tokens,
             hint_words=[h.heads + h.tails if h else () for h in hints for _ in range(k)],
             hint_bias=s.hint_bias, block_threshold=s.block_threshold,
+            decision=self._decisions(prompts, k) if s.block_threshold is not None else None,
         )  # fmt: skip
         bound = max(max_answer_chars(r, s.max_label) for r in rows) + 1
         if s.max_label_tokens and not long:  # status, then per name: newline, label, TLD

@@ -186,16 +186,13 @@ class FastDecoder:
                 h, cache = self._forward(nxt[:, None], mask, pos, cache)
 
     def decide(self, seqs: list[list[int]], pad: int, pairs: list[tuple[int, int]]) -> list[float]:
-        """logit(a) - logit(b) at the next position of each sequence (one prefill, two head
-        rows: the log-softmax's normaliser cancels)."""
+        """logit(a) - logit(b) at the next position of each sequence (one prefill; the
+        log-softmax's normaliser cancels), read from the same head as the decode loop (int8
+        when it is), so a threshold on this margin is the decision generation makes."""
         with torch.inference_mode():
             h, _, _ = self.prefill(seqs, pad)
-            w = self.model.get_output_embeddings().weight.detach()
+            logits = self.logits(h)
+            rows = torch.arange(len(pairs))
             a = torch.tensor([x for x, _ in pairs])
             b = torch.tensor([y for _, y in pairs])
-            hf = h.float()
-            diff = (hf * w[a].float()).sum(-1) - (hf * w[b].float()).sum(-1)
-            if self.model.get_output_embeddings().bias is not None:
-                bias = self.model.get_output_embeddings().bias.detach().float()
-                diff = diff + bias[a] - bias[b]
-            return diff.tolist()
+            return (logits[rows, a] - logits[rows, b]).tolist()

@@ -135,6 +135,9 @@ class RefusalParams(Strict):
     """The `refusal` section of params.yaml."""
 
     max_false_block: float = 0.05  # share of safe val rows the calibrated model may block
+    # ...and of the val rows it blocks at least this share must be unsafe (a model whose
+    # margin does not separate them, like the untuned base, then refuses almost nothing)
+    min_precision: float = 0.5
     batch_size: int = 8
 
 
@@ -173,6 +176,19 @@ def choose_threshold(scores: list[float], unsafe: list[bool], max_false_block: f
         raise ValueError("threshold choice needs safe rows")
     k = int(max_false_block * len(safe))  # safe rows allowed above the threshold
     return safe[k] if k < len(safe) else safe[-1] - 1e-6
+
+
+def choose_refusal_threshold(
+    scores: list[float], unsafe: list[bool], max_false_block: float, min_precision: float
+) -> float:
+    """``choose_threshold``, raised until at least ``min_precision`` of the rows scoring above
+    it are unsafe (the highest score, blocking nothing, when no threshold gets there)."""
+    t = choose_threshold(scores, unsafe, max_false_block)
+    for c in [t, *sorted({s for s in scores if s > t})]:
+        above = [u for s, u in zip(scores, unsafe, strict=True) if s > c]
+        if not above or sum(above) / len(above) >= min_precision:
+            return c
+    return max(scores)
 
 
 def blocks(row: dict[str, Any], guard_threshold: float, model_threshold: float) -> dict[str, bool]:

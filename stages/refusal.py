@@ -14,7 +14,8 @@ plus ROC and precision-recall curves of the guard and the model (PNG and DVC plo
 
 Val is the synth val split plus the guard's curated val rows (hand-written borderline requests
 and their unsafe twins, the share `guard.curated_val_share` the guard never trains on): the
-threshold is the lowest whose false blocks on those safe rows stay within the budget.
+threshold is the lowest whose false blocks on those safe rows stay within the budget and of
+whose blocks at least `refusal.min_precision` are unsafe.
 `predict`, the CLI and the server refuse at that threshold (`thresholds.model_calibrated`).
 """
 
@@ -56,8 +57,8 @@ def main() -> None:
     clf = engine.guard.classifier
     g_t = float(clf.threshold) if clf is not None else float("inf")
     val = [r for r in rows if r["suite"] == "val"]
-    m_t = S.choose_threshold([r["margin"] for r in val], [r["unsafe"] for r in val],
-                             p.max_false_block)  # fmt: skip
+    m_t = S.choose_refusal_threshold([r["margin"] for r in val], [r["unsafe"] for r in val],
+                                     p.max_false_block, p.min_precision)  # fmt: skip
     held = [r for r in rows if r["suite"] != "val"]  # scored, never used to choose anything
     unsafe = [r["unsafe"] for r in held]
     curves = {
@@ -84,7 +85,8 @@ def main() -> None:
         "borderline_sha256": sha256_file(Path(a.borderline))[:12],
         "curated_sha256": sha256_file(Path(a.curated))[:12],
         "thresholds": {"guard_classifier": g_t, "model_calibrated": round(m_t, 4),
-                       "max_false_block_on_val": p.max_false_block},
+                       "max_false_block_on_val": p.max_false_block,
+                       "min_precision_on_val": p.min_precision},
         "suites": S.decision_report(rows, g_t, m_t),
         "held_out": {k: {m: c[m] for m in ("roc_auc", "average_precision")}
                      for k, c in curves.items()} | {

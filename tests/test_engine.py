@@ -246,13 +246,18 @@ def test_hint_steering_leans_labels_to_the_hint_words_and_is_off_at_zero(tiny_di
 
 
 def test_the_refusal_threshold_moves_the_models_own_decision(tiny_dir) -> None:
-    """A very high threshold never lets the model open `blocked`, a very low one always does;
-    0 is greedy. The guard is untouched (a rules-only guard here, on safe requests)."""
-    reqs = [Request(description="organic coffee shop", n=2), Request(description="bakery", n=1)]
-    statuses = {}
-    for t in (-1000.0, 0.0, 1000.0):
-        eng = tiny_engine(tiny_dir, block_threshold=t, model_may_block=True,
-                          rerank={"enabled": False})
-        statuses[t] = [a.status for a in eng.generate_batch(reqs)]
-    assert statuses[1000.0] == ["success", "success"]
-    assert statuses[-1000.0] == ["blocked", "blocked"]
+    """The engine refuses exactly when the refusal stage's margin exceeds the threshold: a very
+    high one never lets the model open `blocked`, a very low one always does, and one between
+    the requests' margins splits them as the margins say. The guard is untouched (rules only,
+    on safe requests)."""
+    descs = ["organic coffee shop", "bakery", "bike repair in Leeds", "yoga studio",
+             "tax advisor", "dog walking app"]  # fmt: skip
+    reqs = [Request(description=d, n=2) for d in descs]
+    eng = tiny_engine(tiny_dir, model_may_block=True, rerank={"enabled": False})
+    margins = eng.block_margins(reqs)
+    cut = sorted(margins)[len(margins) // 2] - 1e-4  # half the requests above it
+    for t, want in ((1000.0, [False] * 6), (-1000.0, [True] * 6),
+                    (cut, [m > cut for m in margins])):  # fmt: skip
+        eng.settings = eng.settings.model_copy(update={"block_threshold": t})
+        got = [a.status == "blocked" for a in eng.generate_batch(reqs)]
+        assert got == want, (t, margins, got)
