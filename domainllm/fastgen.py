@@ -188,11 +188,22 @@ class FastDecoder:
     def decide(self, seqs: list[list[int]], pad: int, pairs: list[tuple[int, int]]) -> list[float]:
         """logit(a) - logit(b) at the next position of each sequence (one prefill; the
         log-softmax's normaliser cancels), read from the same head as the decode loop (int8
-        when it is), so a threshold on this margin is the decision generation makes."""
+        when it is), so a threshold on this margin is the decision generation makes; a token
+        outside the sliced head is read from the full head."""
         with torch.inference_mode():
             h, _, _ = self.prefill(seqs, pad)
-            logits = self.logits(h)
             rows = torch.arange(len(pairs))
             a = torch.tensor([x for x, _ in pairs])
             b = torch.tensor([y for _, y in pairs])
-            return (logits[rows, a] - logits[rows, b]).tolist()
+            logits = self.logits(h)
+            diff = logits[rows, a] - logits[rows, b]
+            out = ~torch.isfinite(diff)
+            if out.any():
+                head = self.model.get_output_embeddings()
+                w, hf = head.weight.detach().float(), h[out].float()
+                full = (hf * w[a[out]]).sum(-1) - (hf * w[b[out]]).sum(-1)
+                if head.bias is not None:
+                    bias = head.bias.detach().float()
+                    full = full + bias[a[out]] - bias[b[out]]
+                diff[out] = full
+            return diff.tolist()
