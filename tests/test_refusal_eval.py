@@ -132,10 +132,10 @@ def test_refusal_threshold_file(tmp_path: Path) -> None:
 def test_refusal_threshold_is_raised_until_most_of_what_it_blocks_is_unsafe() -> None:
     safe = [-9.0, -8.0, -7.0, -6.0, -5.0, -4.0, -3.0, -2.5, -2.0, -1.0]
     # informative margins: the budget threshold already blocks mostly unsafe rows
-    good = S.choose_refusal_threshold(safe + [3.0, 2.0, 1.0], [False] * 10 + [True] * 3, 0.1, 0.5)
-    assert good == S.choose_threshold(safe + [3.0, 2.0, 1.0], [False] * 10 + [True] * 3, 0.1)
+    good = S.choose_refusal_threshold([*safe, 3.0, 2.0, 1.0], [False] * 10 + [True] * 3, 0.1, 0.5)
+    assert good == S.choose_threshold([*safe, 3.0, 2.0, 1.0], [False] * 10 + [True] * 3, 0.1)
     # uninformative margins: unsafe rows score like safe ones, so the threshold climbs past
     # the safe row that would be blocked; nothing is left above it
-    t = S.choose_refusal_threshold(safe + [-8.5, -6.5], [False] * 10 + [True] * 2, 0.1, 0.5)
+    t = S.choose_refusal_threshold([*safe, -8.5, -6.5], [False] * 10 + [True] * 2, 0.1, 0.5)
     assert t == max(safe)
     assert sum(s > t for s in safe) == 0
