@@ -33,7 +33,7 @@ def _request_error(exc: ValidationError) -> str:
 
 def _engine(args: argparse.Namespace) -> Any:
     """Load the engine named by --model/--guard (defaults: newest model, models/guard)."""
-    from domainllm.engine import REFUSAL_DIR, Engine, evaluated_settings, refusal_threshold
+    from domainllm.engine import Engine, evaluated_settings, refusal_file, refusal_threshold
 
     model = args.model or next((Path(m) for m in DEFAULT_MODELS if Path(m).is_dir()), None)
     if model is None:
@@ -50,7 +50,7 @@ def _engine(args: argparse.Namespace) -> Any:
         batch_size=args.batch_size,
         threads=args.threads,
         calibration=str(cal) if cal.is_file() else None,
-        block_threshold=refusal_threshold(REFUSAL_DIR / f"{Path(model).name}.json"),
+        block_threshold=refusal_threshold(refusal_file(Path(model))),
     )
     return Engine.load(Path(model), guard, settings)
 

@@ -20,6 +20,7 @@ two of them in only 30% of its names.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,6 +110,13 @@ class ConstraintCompiler:
                     self.starts_with.setdefault(head[:k], []).extend(ids)
         self._cache: dict[str, Index] = {}
 
+    @functools.cache  # noqa: B019 (one compiler per engine; the few words it is asked stay)
+    def opening(self, word: str) -> torch.Tensor:
+        """Ids of the tokens an answer can open ``word`` with (its prefixes, or it and more)."""
+        ids = [i for t, ids in self.by_string.items()
+               if t and (word.startswith(t) or t.startswith(word)) for i in ids]  # fmt: skip
+        return torch.tensor(sorted(ids), dtype=torch.long)
+
     def index(self, req: Request, k: int = 0) -> Index:
         """The compiled index for a request asking ``k`` names (cached by its regex)."""
         rx = answer_regex(req, self.max_label, self.allow_blocked, k)
@@ -194,15 +202,6 @@ class ContractProcessor:
         # ``refusal.decision_ids`` reads them), the other branch is masked; None = greedy.
         self.block_threshold = block_threshold if constrained and decision else None
         self.decision = decision or []
-        self._branch = {name: self._starting(compiler, word)
-                        for name, word in (("blocked", BLOCKED), ("success", SUCCESS))}  # fmt: skip
-
-    @staticmethod
-    def _starting(compiler: ConstraintCompiler, word: str) -> torch.Tensor:
-        """Ids of the tokens that can open ``word`` (its prefixes, or it and more)."""
-        ids = [i for t, ids in compiler.by_string.items()
-               if t and (word.startswith(t) or t.startswith(word)) for i in ids]  # fmt: skip
-        return torch.tensor(sorted(ids), dtype=torch.long)
 
     def finished(self, i: int) -> bool:
         """True when row ``i`` reached an accepting state (its answer is complete)."""
@@ -310,9 +309,9 @@ class ContractProcessor:
         if len(self.traces[i].token_ids) != step:
             return
         margin = float(scores[j, blk]) - float(scores[j, suc])
-        lose = "success" if margin > self.block_threshold else "blocked"
+        lose = SUCCESS if margin > self.block_threshold else BLOCKED
         row = out[j].clone()
-        row[self._branch[lose]] = float("-inf")
+        row[self.c.opening(lose)] = float("-inf")
         if torch.isfinite(row).any():
             out[j] = row
 

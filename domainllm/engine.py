@@ -89,6 +89,12 @@ DEFAULT_BANK = Path(__file__).resolve().parent.parent / "data" / "naming"
 REFUSAL_DIR = Path("metrics/refusal")  # the refusal stage's metrics, one file per iteration
 
 
+def refusal_file(model: Path) -> Path:
+    """Where the refusal stage wrote the threshold of the iteration in ``model`` (the CLI's
+    and the server's default: the iteration is the model folder's name)."""
+    return REFUSAL_DIR / f"{model.name}.json"
+
+
 def refusal_threshold(path: Path) -> float | None:
     """The model's refusal threshold the refusal stage chose on val (``thresholds.
     model_calibrated`` of its metrics file); None (greedy decoding decides) when the file is

@@ -33,14 +33,13 @@ the names is not the model that picks them (README, "What the reranker and the j
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from pydantic import Field
 
 from domainllm.contract import Request
-from domainllm.judge.features import Lexicon, label_of, name_features, segment, spoken
+from domainllm.judge.features import Lexicon, label_of, label_parts, name_features, spoken
 from domainllm.params import Strict
 
 Weight = Annotated[float, Field(ge=0)]
@@ -106,9 +105,8 @@ def likely_taken(domain: str, f: dict[str, float]) -> bool:
 def tld_suffix(domain: str) -> bool:
     """The label ends in its own TLD as a word (``gridaiai.ai``, ``hedgerowio.io``,
     ``scrapbookingapp.app``): a model echoing the suffix, never a name a person would pick."""
-    label, _, tld = domain.partition(".")
-    word = tld.rsplit(".", 1)[-1]
-    parts = [p for p, _ in segment(re.sub(r"[^a-z]", "", label))]
+    word = domain.rsplit(".", 1)[-1]
+    parts = label_parts(domain)
     return len(parts) >= 2 and parts[-1] == word
 
 
@@ -144,14 +142,13 @@ def hint_share(domain: str, shown: set[str]) -> float:
     """0.5 per part of the label that is one of the hint's words, at most 1."""
     if not shown:
         return 0.0
-    parts = [p for p, _ in segment(re.sub(r"[^a-z]", "", label_of(domain)))]
-    return min(2, sum(p in shown for p in parts)) / 2
+    return min(2, sum(p in shown for p in label_parts(domain))) / 2
 
 
 def words_of(domain: str) -> set[str]:
     """The words a name is made of ('beanhaven.com' -> {'bean', 'haven'})."""
-    label = re.sub(r"[^a-z]", "", label_of(domain))
-    return {p for p, _ in segment(label) if len(p) >= 3} or {label}
+    parts = label_parts(domain)
+    return {p for p in parts if len(p) >= 3} or {"".join(parts)}
 
 
 def similarity(a: str, b: str) -> float:

@@ -131,6 +131,11 @@ def label_of(domain: str) -> str:
     return split_domain(domain)[0]
 
 
+def label_parts(domain: str) -> list[str]:
+    """The name's letters segmented into parts ('bean-haven.com' -> ['bean', 'haven'])."""
+    return [p for p, _ in segment(re.sub(r"[^a-z]", "", label_of(domain.lower())))]
+
+
 @functools.cache
 def word_zipfs() -> dict[str, float]:
     """English words -> Zipf frequency (wordfreq's top 60k, letters only)."""
@@ -333,8 +338,7 @@ def add_filler(rows: list[dict[str, Any]], spread: dict[str, float]) -> None:
     0 when one word belongs to no industry's list, or to few), on rows with 'domain' and
     'features' (in place)."""
     for r in rows:
-        label = re.sub(r"[^a-z]", "", label_of(r["domain"].lower()))
-        shares = [spread.get(p, 0.0) for p, _ in segment(label)] or [0.0]
+        shares = [spread.get(p, 0.0) for p in label_parts(r["domain"])] or [0.0]
         r["features"]["filler"] = round(max(shares), 4)
         r["features"]["filler_min"] = round(min(shares), 4)
 

@@ -141,14 +141,14 @@ def pick_model(model: Path | None) -> Path:
 def engine_settings(args: argparse.Namespace, model: Path, batch: int) -> Any:
     """The evaluated engine settings (params.yaml predict.engine), the iteration's calibration
     and refusal threshold (metrics/refusal/<model name>.json), one generate call per batch."""
-    from domainllm.engine import REFUSAL_DIR, evaluated_settings, refusal_threshold
+    from domainllm.engine import evaluated_settings, refusal_file, refusal_threshold
 
     cal = args.calibration or Path("data/predict") / model.name / "calibration.json"
     if args.calibration is not None and not cal.is_file():
         raise UserError(f"--calibration {cal}: file not found")
     extra: dict[str, Any] = {"calibration": str(cal) if cal.is_file() else None}
     extra["batch_size"] = batch
-    extra["block_threshold"] = refusal_threshold(REFUSAL_DIR / f"{model.name}.json")
+    extra["block_threshold"] = refusal_threshold(refusal_file(model))
     if args.threads is not None:
         extra["threads"] = args.threads
     return evaluated_settings(args.params, **extra)

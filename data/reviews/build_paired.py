@@ -1,19 +1,22 @@
-"""Build the blind review of 2026-12-03 (steer): improved with hint-steered decoding, the previous
-engine's answers (2026-12-03-fast) and the 80 bank anchors, shuffled together, source hidden.
+"""Build a paired blind review: new answers, the answers of an earlier review and its bank anchors,
+shuffled together per request, sources hidden (a name two sources share is shown once; the key
+lists every source that suggested it).
 
-Run from the repository root: python data/reviews/2026-12-03-steer/build.py
+Run from the repository root, e.g. for the review of 2026-12-03 (final):
+    python data/reviews/build_paired.py data/reviews/2026-12-03-final data/reviews/2026-12-03-steer 202612034
+Reads <here>/improved_answers.jsonl and <previous>/{requests.jsonl,key.json,improved_answers.jsonl};
+writes <here>/{review.md,key.json,requests.jsonl}.
 """
 import json
 import random
+import sys
 from pathlib import Path
 
-here = Path("data/reviews/2026-12-03-steer")
-prev = Path("data/reviews/2026-12-03-fast")
+here, prev, seed = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 reqs = [json.loads(line) for line in open(prev / "requests.jsonl")]
-key_prev = json.load(open(prev / "key.json"))
 bank: dict[int, list[str]] = {}
-for v in key_prev.values():
-    if v["source"] == "bank":
+for v in json.load(open(prev / "key.json")).values():
+    if "bank" in v.get("sources", [v.get("source")]):
         bank.setdefault(v["request"], []).append(v["domain"])
 
 
@@ -24,10 +27,9 @@ def answers(path: Path) -> list[list[str]]:
 
 
 new, old = answers(here / "improved_answers.jsonl"), answers(prev / "improved_answers.jsonl")
-rng = random.Random(202612033)
+rng = random.Random(seed)
 key, lines = {}, []
 for i, r in enumerate(reqs, 1):
-    # A name two sources share is shown once; the key lists every source that suggested it.
     srcs: dict[str, list[str]] = {}
     for src, names in (("improved", new[i - 1]), ("previous", old[i - 1]), ("bank", bank.get(i, []))):
         for d in names:
