@@ -4,13 +4,14 @@ synthetic targets are built from them, and the engine shows the same words as tr
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from enginefixtures import tiny_engine
 
 from domainllm.contract import Request
-from domainllm.hints import Hint, Hinter, HintSettings
+from domainllm.hints import Hint, Hinter, HintSettings, topic_words
 from domainllm.params import UserError
 from domainllm.prompting import load_prompts, render_user
 from domainllm.synth.bank import load_bank
@@ -63,9 +64,39 @@ def test_words_are_stable_per_request_and_vary_between_requests(hinter) -> None:
 
 
 def test_no_hint_when_no_industry_is_close_or_hints_are_off(bank, hinter) -> None:
-    assert hinter.hints(["zxqv plorbt 12345"]) == [None]
+    without = Hinter(replace(bank, general=None), hinter.embedder, HintSettings())
+    assert without.hints(["zxqv plorbt 12345"]) == [None]
     off = Hinter(bank, hinter.embedder, HintSettings(enabled=False))
     assert off.hints(["florist in Leeds"]) == [None]
+
+
+def test_a_request_no_industry_matches_gets_the_general_words_and_its_own(bank, hinter) -> None:
+    (h,) = hinter.hints(["Youth archery club with certified coaches in Leeds"])
+    assert h is not None and h.industry == "_general"
+    assert set(h.heads) <= set(bank.general.heads) and len(h.heads) == 8
+    # its rarest topic words come first; the place (capitalised mid-sentence) and words of
+    # the request's own talk ('certified') never do
+    assert h.tails[:2] == ("archery", "coaches") and len(h.tails) == 6
+    assert set(h.tails[2:]) <= set(bank.general.tails)
+    assert topic_words("Best domain ideas for a cozy bakery in Lyon", 3, bank.not_topic) == (
+        "bakery",
+    )
+    assert topic_words("zxqv plorbt 12345", 2) == ()
+
+
+def test_a_business_named_outright_beats_the_cosine_in_any_language(hinter) -> None:
+    cases = {
+        # the cosine alone matched these to veterinary and cybersecurity
+        "I'm opening a law firm in Lisbon. The plan is to bring contract reviews to vets.": (
+            "law_firm"
+        ),
+        "Our web design studio does accessibility audits and security reviews.": "web_design",
+        "Vamos a abrir una panadería en Sevilla": "bakery",
+        "toelettatura per cani a Santa Fe per studenti.": "pet_grooming",
+        "Namensideen für eine Bäckerei, familiär": "bakery",
+    }
+    hints = hinter.hints(list(cases))
+    assert [h.industry if h else None for h in hints] == list(cases.values())
 
 
 def test_prompt_lists_the_words_only_with_a_hint() -> None:
@@ -87,8 +118,9 @@ def _uses_hint(domain: str, hint: dict) -> bool:
 def test_targets_are_built_from_the_hint_words(bank, hinter) -> None:
     p = SynthParams.model_validate({"seed": 3, "versions": {"v0": {"n": 120, "failures": "x"}}})
     rows = [e for s in build_version(p, "v0", None, bank, hinter).splits.values() for e in s]
-    own = [e for e in rows if e.hint and e.hint["industry"] == e.meta.industry
+    own = [e for e in rows if e.hint and e.hint["industry"] in (e.meta.industry, "_general")
            and e.target.status == "success"]  # fmt: skip
+    assert any(e.hint["industry"] == "_general" for e in own)  # the fallback's rows too
     assert len(own) > 40
     names = [(s.domain, e.hint) for e in own for s in e.target.suggestions]
     used = sum(_uses_hint(d, h) for d, h in names) / len(names)

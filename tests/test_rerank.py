@@ -201,3 +201,23 @@ def test_names_of_the_hints_words_rank_first_and_extra_parts_or_non_words_sink()
     assert three.features["segments"] >= 3 and two.score == pytest.approx(b2.score)
     assert odd.features["segments"] <= 2 and odd.features["unknown_chars"] > 0
     assert odd.score == pytest.approx(bo.score - 0.3)
+
+
+def test_a_shown_start_word_then_a_shown_end_word_gets_the_head_tail_bonus() -> None:
+    """Only the exact shape head + tail scores ``head_tail``: two end words, a start word with
+    another ending or the words the other way round do not; weight 0 changes nothing."""
+    from domainllm.hints import Hint
+    from domainllm.rerank import head_tail
+
+    heads, tails = {"clover", "copper"}, {"crumb", "loaf"}
+    assert head_tail("clovercrumb.com", heads, tails) == 1.0
+    for d in ("crumbloaf.com", "cloverhaven.com", "crumbclover.com", "clovercrumbloaf.com"):
+        assert head_tail(d, heads, tails) == 0.0, d
+    hint = Hint("bakery", 0.7, heads=tuple(heads), tails=tuple(tails))
+    req = Request(description="artisan bakery in Leeds", tlds=[".com"], n=1)
+    with_bonus = [Candidate(d, -1.0) for d in ("clovercrumb.com", "crumbloaf.com")]
+    without = [Candidate(d, -1.0) for d in ("clovercrumb.com", "crumbloaf.com")]
+    reranker(head_tail=1.0).pick(req, with_bonus, hint)
+    reranker().pick(req, without, hint)
+    assert with_bonus[0].score == pytest.approx(without[0].score + 1.0)
+    assert with_bonus[1].score == pytest.approx(without[1].score)

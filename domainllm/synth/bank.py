@@ -20,6 +20,7 @@ from domainllm.io import sha256_text
 from domainllm.params import UserError
 
 _WORD = re.compile(r"^[a-z]{3,15}$")
+GENERAL = "_general"  # the file (and hint industry) of the fallback words
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class IndustryBank:
     # How people describe the business ("flower shop", "bouquets"): requests are matched to an
     # industry by these phrases (domainllm/hints.py).
     about: tuple[str, ...] = ()
+    # The same in other languages ("panadería", "bäckerei"): matched as spelled, not embedded.
+    about_other: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class Bank:
     industries: dict[str, IndustryBank]
     lexicon: Any  # domainllm.judge.features.Lexicon
     hash: str
+    # ``_general.yaml``: the fallback hint's words for requests no industry matches
+    general: IndustryBank | None = None
+    not_topic: frozenset[str] = frozenset()  # its words that never describe a business
 
     def get(self, industry: str | None) -> IndustryBank | None:
         """The industry's material, or None (the generic engine then names the request)."""
@@ -65,15 +71,16 @@ def _words(data: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _phrases(data: dict[str, Any], where: str) -> tuple[str, ...]:
-    items = data.get("about") or []
+def _phrases(data: dict[str, Any], where: str, key: str = "about") -> tuple[str, ...]:
+    items = data.get(key) or []
     if not isinstance(items, list) or not all(isinstance(x, str) and x.strip() for x in items):
-        raise UserError(f"{where}: 'about' must be a list of phrases describing the business")
+        raise UserError(f"{where}: '{key}' must be a list of phrases describing the business")
     return tuple(x.strip() for x in items)
 
 
 def load_bank(folder: str | Path, lexicon_path: str | Path) -> Bank:
-    """Read every ``*.yaml`` of the bank folder; one line naming file and field on a problem."""
+    """Read every ``*.yaml`` of the bank folder (``_general.yaml``: the fallback hint's words,
+    not an industry); one line naming file and field on a problem."""
     from domainllm.judge.features import load_lexicon
 
     folder = Path(folder)
@@ -81,6 +88,7 @@ def load_bank(folder: str | Path, lexicon_path: str | Path) -> Bank:
     if not files:
         raise UserError(f"{folder}: no naming bank files (*.yaml) found")
     industries: dict[str, IndustryBank] = {}
+    general, not_topic = None, frozenset()
     texts = []
     for f in files:
         text = f.read_text(encoding="utf-8")
@@ -93,9 +101,13 @@ def load_bank(folder: str | Path, lexicon_path: str | Path) -> Bank:
             raise UserError(f"{f}: 'industry' must be '{f.stem}' (the file name)")
         b = IndustryBank(f.stem, *(_words(data, k, str(f)) for k in
                                    ("heads", "tails", "blends", "puns", "names")),
-                         about=_phrases(data, str(f)))  # fmt: skip
+                         about=_phrases(data, str(f)),
+                         about_other=_phrases(data, str(f), "about_other"))  # fmt: skip
         if len(b.heads) < 5 or len(b.tails) < 5:
             raise UserError(f"{f}: needs at least 5 heads and 5 tails")
-        industries[f.stem] = b
+        if f.stem == GENERAL:
+            general, not_topic = b, frozenset(_words(data, "not_topic", str(f)))
+        else:
+            industries[f.stem] = b
     lex = load_lexicon(lexicon_path)
-    return Bank(industries, lex, sha256_text("\0".join(texts) + lex.hash)[:12])
+    return Bank(industries, lex, sha256_text("\0".join(texts) + lex.hash)[:12], general, not_topic)

@@ -19,6 +19,7 @@ from domainllm.synth import safety
 from domainllm.synth import templates as T
 from domainllm.synth import transforms as X
 from domainllm.synth import vocab as V
+from domainllm.synth.bank import GENERAL, IndustryBank
 from domainllm.synth.config import Shares, Splits
 from domainllm.synth.naming import NameContext, suggest
 
@@ -370,8 +371,10 @@ class Builder:
 
 
 def hinted(ctx: NameContext, hint: Any) -> NameContext:
-    """The context whose bank words are the hint's (when the hint is the row's own industry),
-    so the target is built from the words the prompt shows."""
+    """The context whose bank words are the hint's (when the hint is the row's own industry or
+    the fallback one), so the target is built from the words the prompt shows."""
+    if hint is not None and hint.industry == GENERAL:
+        return replace(ctx, bank=IndustryBank(GENERAL, hint.heads, hint.tails, (), (), ()))
     if hint is None or ctx.bank is None or hint.industry != ctx.bank.industry:
         return ctx
     return replace(ctx, bank=replace(ctx.bank, heads=hint.heads, tails=hint.tails))
