@@ -113,12 +113,13 @@ class Hinter:
         todo = sorted({d for d in descriptions if d not in self._cache})
         for i in range(0, len(todo), 64):
             chunk = todo[i : i + 64]
-            sims = np.maximum.reduceat(self.embedder.encode(chunk) @ self.cards.T, self.starts, 1)
-            for desc, row in zip(chunk, sims, strict=True):
+            vecs = np.asarray(self.embedder.encode(chunk))
+            sims = np.maximum.reduceat(vecs @ np.asarray(self.cards).T, self.starts, 1)
+            for desc, row, vec in zip(chunk, sims, vecs, strict=True):
                 j, named = self.match(desc, row)
                 # a business the description names outright is matched whatever the cosine
                 sim = max(float(row[j]), self.s.min_similarity) if named else float(row[j])
-                self._cache[desc] = self._hint(desc, self.names[j], sim)
+                self._cache[desc] = self._hint(desc, self.names[j], sim, vec)
         return [self._cache[d] for d in descriptions]
 
     def match(self, desc: str, sims: Any) -> tuple[int, bool]:
@@ -136,9 +137,9 @@ class Hinter:
         longest = max(n for n, _ in named)
         return max({j for n, j in named if n == longest}, key=lambda j: float(sims[j])), True
 
-    def _hint(self, desc: str, industry: str, sim: float) -> Hint | None:
+    def _hint(self, desc: str, industry: str, sim: float, vec: Any) -> Hint | None:
         if sim < self.s.min_similarity:
-            return self._fallback(desc, sim)
+            return self._fallback(desc, sim, vec)
         b = self.bank.industries[industry]
         key = " ".join(desc.lower().split())
         return Hint(
@@ -148,17 +149,21 @@ class Hinter:
             pick_words(b.tails, self.s.tails, "tails\0" + key),
         )
 
-    def _fallback(self, desc: str, sim: float) -> Hint | None:
+    def _fallback(self, desc: str, sim: float, vec: Any) -> Hint | None:
         """The hint of a request no industry matches: the bank's general start words, and as
         end words the request's own topic words before the general ones (None without
-        ``_general.yaml``)."""
+        ``_general.yaml``). Topic words: of the request's rarer words, those closest to the
+        whole description (MiniLM), so the business's noun wins over talk ('catchy',
+        'publishes') the ``not_topic`` list does not name."""
         g = self.bank.general
         if g is None:
             return None
         key = " ".join(desc.lower().split())
         unsafe = self.bank.lexicon.unsafe_words
-        skip = self.bank.not_topic | unsafe
-        topic = topic_words(desc, TOPIC_WORDS, skip)
+        cands = topic_words(desc, 8, self.bank.not_topic | unsafe)
+        words = np.asarray(self.embedder.encode(list(cands))) if cands else np.zeros((0, 1))
+        order = np.argsort(-(words @ vec), kind="stable") if cands else []
+        topic = tuple(cands[i] for i in order[:TOPIC_WORDS])
         rest = tuple(w for w in g.tails if w not in topic)
         tails = topic + pick_words(rest, self.s.tails - len(topic), "tails\0" + key)
         return Hint(g.industry, sim, pick_words(g.heads, self.s.heads, "heads\0" + key), tails)

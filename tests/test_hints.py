@@ -74,14 +74,17 @@ def test_a_request_no_industry_matches_gets_the_general_words_and_its_own(bank, 
     (h,) = hinter.hints(["Youth archery club with certified coaches in Leeds"])
     assert h is not None and h.industry == "_general"
     assert set(h.heads) <= set(bank.general.heads) and len(h.heads) == 8
-    # its rarest topic words come first; the place (capitalised mid-sentence) and words of
-    # the request's own talk ('certified') never do
-    assert h.tails[:2] == ("archery", "coaches") and len(h.tails) == 6
+    # its topic words closest to the description come first; the place (capitalised
+    # mid-sentence) and words of the request's own talk ('certified') never do
+    assert h.tails[:2] == ("archery", "youth") and len(h.tails) == 6
     assert set(h.tails[2:]) <= set(bank.general.tails)
     assert topic_words("Best domain ideas for a cozy bakery in Lyon", 3, bank.not_topic) == (
         "bakery",
     )
     assert topic_words("zxqv plorbt 12345", 2) == ()
+    # a harm the business works against is never offered as a name part
+    (shelter,) = hinter.hints(["shelter for survivors of domestic violence in Asheville"])
+    assert not {"violence", "survivors", "domestic"} & set(shelter.tails)
 
 
 def test_a_business_named_outright_beats_the_cosine_in_any_language(hinter) -> None:
