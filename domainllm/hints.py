@@ -176,9 +176,8 @@ def topic_words(desc: str, k: int, skip: frozenset[str] = frozenset()) -> tuple[
     """The ``k`` rarest English words of a description (Zipf 2-4.8, 4-12 letters), skipping
     ``skip`` (the request's own talk: ``not_topic`` of ``_general.yaml``) and capitalised words
     inside a sentence (places, people): 'youth archery club in Leeds' -> ('archery', 'youth')."""
-    from domainllm.judge.features import word_zipfs
+    from wordfreq import zipf_frequency
 
-    vocab = word_zipfs()
     found: dict[str, float] = {}
     for m in re.finditer(r"[A-Za-z]+", desc):
         w = m.group(0)
@@ -186,8 +185,8 @@ def topic_words(desc: str, k: int, skip: frozenset[str] = frozenset()) -> tuple[
         if w[0].isupper() and not start:
             continue
         w = w.lower()
-        z = vocab.get(w)
-        if z is not None and 4 <= len(w) <= 12 and z <= 4.8 and w not in skip:
+        z = zipf_frequency(w, "en") if w.isascii() else 0.0
+        if 2.0 <= z <= 4.8 and 4 <= len(w) <= 12 and w not in skip:
             found.setdefault(w, z)
     return tuple(sorted(found, key=lambda w: found[w])[:k])
 

@@ -14,9 +14,8 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from domainllm.discovery import KINDS, row_key
-from domainllm.judge.stats import bootstrap_ci, mcnemar, paired_bootstrap
 from domainllm.params import Strict
-from domainllm.stats import wilson
+from domainllm.stats import bootstrap_ci, mcnemar, paired_bootstrap, wilson
 
 Key = tuple[str, str]
 

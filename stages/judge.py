@@ -21,9 +21,9 @@ from domainllm.judge.checklist import JudgeItem
 from domainllm.judge.namejudge import NameJudge, verdicts
 from domainllm.judge.params import JudgeParams
 from domainllm.judge.run import sample
-from domainllm.judge.stats import bootstrap_ci
 from domainllm.params import UserError, load_section, run_stage
 from domainllm.report import rate as wilson_rate
+from domainllm.stats import bootstrap_ci
 
 FAMILY_NOTE = (
     "The checklist model (Qwen2.5-Coder) is from the same family as the Qwen base model and may "

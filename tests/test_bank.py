@@ -27,7 +27,7 @@ def bank():
 def test_bank_covers_every_industry_with_enough_material(bank) -> None:
     assert set(bank.industries) == set(INDUSTRIES)
     for b in bank.industries.values():
-        assert len(b.heads) >= 20 and len(b.tails) >= 12 and len(b.names) == 15, b.industry
+        assert len(b.heads) >= 18 and len(b.tails) >= 12 and len(b.names) == 15, b.industry
     assert len(bank.all_names()) >= 900
 
 

@@ -27,9 +27,9 @@ from fastapi import FastAPI
 from fastapi import Request as HTTPRequest
 from fastapi.responses import JSONResponse
 
+from domainllm import stats
 from domainllm.contract import Request
 from domainllm.io import read_json, read_jsonl, write_jsonl
-from domainllm.judge import stats
 from domainllm.judge.backends import Failures, LocalBackend, OpenAIBackend
 from domainllm.judge.cache import JudgeCache
 from domainllm.judge.calibrate import Calibration, fit, folds, out_of_fold

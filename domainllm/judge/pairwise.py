@@ -15,8 +15,8 @@ from typing import Any
 from domainllm.contract import Request
 from domainllm.io import sha256_text
 from domainllm.judge.checklist import Checklist
-from domainllm.judge.stats import bootstrap_ci
 from domainllm.report import rate
+from domainllm.stats import bootstrap_ci
 
 
 @dataclass(frozen=True)
