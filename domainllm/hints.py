@@ -11,7 +11,8 @@ phrases, best phrase wins), and ``heads`` of its start words and
 from exactly those words, so the model learns to build names from them, and the engine picks
 them with this same function, so training and serving see the same prompt. When no industry is
 within ``min_similarity`` the prompt shows the fallback hint (``_general.yaml``): neutral start
-words, and the request's own rarest words (``topic_words``) first among the end words.
+words, and the request's own topic words (``topic_words``, ranked by MiniLM closeness to the
+description) first among the end words.
 
 Which words: a seeded sample of the industry's heads and tails, the seed being the normalised
 description, so one request always gets the same words and different requests different ones.
@@ -92,14 +93,16 @@ class Hinter:
         self.bank = bank  # domainllm.synth.bank.Bank
         self.embedder = embedder
         self.names = sorted(bank.industries)
-        texts, owner, spelled = [], [], []
+        texts: list[str] = []
+        owner: list[int] = []
+        spelled: list[tuple[int, re.Pattern[str], int]] = []  # (phrase length, pattern, industry)
         for j, k in enumerate(self.names):
             b = bank.industries[k]
-            for t in cards(k, b.about):
-                texts.append(t)
-                owner.append(j)
+            phrases = cards(k, b.about)
+            texts += phrases
+            owner += [j] * len(phrases)
             # other languages' phrases are matched as spelled only (MiniLM reads English)
-            spelled += [(phrase_pattern(t), j) for t in (*cards(k, b.about), *b.about_other)]
+            spelled += [(len(t), phrase_pattern(t), j) for t in (*phrases, *b.about_other)]
         self.cards = embedder.encode(texts) if settings.enabled else None
         self.starts = np.flatnonzero(np.r_[True, np.diff(owner) != 0])  # first card per industry
         self.spelled = spelled
@@ -131,17 +134,17 @@ class Hinter:
         for vets' matched veterinary, 'web design studio ... accessibility audits'
         cybersecurity: blind review 2026-12-03-final)."""
         text = desc.lower()
-        named = [(len(pat.pattern), j) for pat, j in self.spelled if pat.search(text)]
+        named = [(n, j) for n, pat, j in self.spelled if pat.search(text)]
         if not named:
             return int(sims.argmax()), False
         longest = max(n for n, _ in named)
         return max({j for n, j in named if n == longest}, key=lambda j: float(sims[j])), True
 
     def _hint(self, desc: str, industry: str, sim: float, vec: Any) -> Hint | None:
+        key = " ".join(desc.lower().split())  # the seed of the words picked
         if sim < self.s.min_similarity:
-            return self._fallback(desc, sim, vec)
+            return self._fallback(desc, key, sim, vec)
         b = self.bank.industries[industry]
-        key = " ".join(desc.lower().split())
         return Hint(
             industry,
             sim,
@@ -149,7 +152,7 @@ class Hinter:
             pick_words(b.tails, self.s.tails, "tails\0" + key),
         )
 
-    def _fallback(self, desc: str, sim: float, vec: Any) -> Hint | None:
+    def _fallback(self, desc: str, key: str, sim: float, vec: Any) -> Hint | None:
         """The hint of a request no industry matches: the bank's general start words, and as
         end words the request's own topic words before the general ones (None without
         ``_general.yaml``). Topic words: of the request's rarer words, those closest to the
@@ -158,12 +161,11 @@ class Hinter:
         g = self.bank.general
         if g is None:
             return None
-        key = " ".join(desc.lower().split())
-        unsafe = self.bank.lexicon.unsafe_words
-        cands = topic_words(desc, 8, self.bank.not_topic | unsafe)
-        words = np.asarray(self.embedder.encode(list(cands))) if cands else np.zeros((0, 1))
-        order = np.argsort(-(words @ vec), kind="stable") if cands else []
-        topic = tuple(cands[i] for i in order[:TOPIC_WORDS])
+        cands = topic_words(desc, 8, self.bank.not_topic | self.bank.lexicon.unsafe_words)
+        topic: tuple[str, ...] = ()
+        if cands:
+            closeness = np.asarray(self.embedder.encode(list(cands))) @ vec
+            topic = tuple(cands[i] for i in np.argsort(-closeness, kind="stable")[:TOPIC_WORDS])
         rest = tuple(w for w in g.tails if w not in topic)
         tails = topic + pick_words(rest, self.s.tails - len(topic), "tails\0" + key)
         return Hint(g.industry, sim, pick_words(g.heads, self.s.heads, "heads\0" + key), tails)

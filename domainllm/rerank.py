@@ -144,16 +144,14 @@ def score(c: Candidate, s: RerankSettings) -> float:
     )
 
 
-def hint_share(domain: str, shown: set[str]) -> float:
-    """0.5 per part of the label that is one of the hint's words, at most 1."""
-    if not shown:
-        return 0.0
-    return min(2, sum(p in shown for p in label_parts(domain))) / 2
+def hint_share(parts: list[str], shown: set[str]) -> float:
+    """0.5 per part of the label (``label_parts``) that is one of the hint's words, at most 1."""
+    return min(2, sum(p in shown for p in parts)) / 2
 
 
-def head_tail(domain: str, heads: set[str], tails: set[str]) -> float:
-    """1 when the label is exactly a shown start word then a shown end word ('oliveoven')."""
-    parts = label_parts(domain)
+def head_tail(parts: list[str], heads: set[str], tails: set[str]) -> float:
+    """1 when the label's parts are exactly a shown start word then a shown end word
+    ('oliveoven')."""
     return float(len(parts) == 2 and parts[0] in heads and parts[1] in tails)
 
 
@@ -204,11 +202,13 @@ class Reranker:
             return
         vecs = self.embedder.encode([req.description] + [spoken(c.domain) for c in cands])
         heads, tails = (set(hint.heads), set(hint.tails)) if hint is not None else (set(), set())
+        shown = heads | tails
         for c, v in zip(cands, vecs[1:], strict=True):
             c.features = name_features(c.domain, req, self.lex)
             c.features["relevance"] = float(v @ vecs[0])
-            c.features["hint"] = hint_share(c.domain, heads | tails)
-            c.features["head_tail"] = head_tail(c.domain, heads, tails)
+            parts = label_parts(c.domain) if shown else []  # segmented once for both features
+            c.features["hint"] = hint_share(parts, shown)
+            c.features["head_tail"] = head_tail(parts, heads, tails)
 
     def pick(self, req: Request, cands: list[Candidate], hint: Any = None) -> list[Candidate]:
         """The ``req.n`` names to return: filtered, scored, picked by MMR (soft drops refill

@@ -173,14 +173,15 @@ def test_names_of_the_hints_words_rank_first_and_extra_parts_or_non_words_sink()
     """With the hint weight, a name of two shown words outranks a fluent one of none; a third
     part and letters no word explains cost score; without the hint nothing changes."""
     from domainllm.hints import Hint
+    from domainllm.judge.features import label_parts
     from domainllm.rerank import hint_share
 
     hint = Hint("bakery", 0.7, heads=("clover", "copper"), tails=("crumb", "loaf"))
     shown = set(hint.heads) | set(hint.tails)
-    assert hint_share("clovercrumb.com", shown) == 1.0
-    assert hint_share("cloverhaven.com", shown) == 0.5
-    assert hint_share("tumblewell.com", shown) == 0.0
-    assert hint_share("clovercrumb.com", set()) == 0.0
+    assert hint_share(label_parts("clovercrumb.com"), shown) == 1.0
+    assert hint_share(label_parts("cloverhaven.com"), shown) == 0.5
+    assert hint_share(label_parts("tumblewell.com"), shown) == 0.0
+    assert hint_share(label_parts("clovercrumb.com"), set()) == 0.0
     req = Request(description="artisan bakery in Leeds", tlds=[".com"], n=1)
     names = ["tumblewell.com", "clovercrumb.com"]
     on = reranker(hint=0.5)
@@ -207,12 +208,13 @@ def test_a_shown_start_word_then_a_shown_end_word_gets_the_head_tail_bonus() -> 
     """Only the exact shape head + tail scores ``head_tail``: two end words, a start word with
     another ending or the words the other way round do not; weight 0 changes nothing."""
     from domainllm.hints import Hint
+    from domainllm.judge.features import label_parts
     from domainllm.rerank import head_tail
 
     heads, tails = {"clover", "copper"}, {"crumb", "loaf"}
-    assert head_tail("clovercrumb.com", heads, tails) == 1.0
+    assert head_tail(label_parts("clovercrumb.com"), heads, tails) == 1.0
     for d in ("crumbloaf.com", "cloverhaven.com", "crumbclover.com", "clovercrumbloaf.com"):
-        assert head_tail(d, heads, tails) == 0.0, d
+        assert head_tail(label_parts(d), heads, tails) == 0.0, d
     hint = Hint("bakery", 0.7, heads=tuple(heads), tails=tuple(tails))
     req = Request(description="artisan bakery in Leeds", tlds=[".com"], n=1)
     with_bonus = [Candidate(d, -1.0) for d in ("clovercrumb.com", "crumbloaf.com")]
