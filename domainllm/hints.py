@@ -167,7 +167,10 @@ class Hinter:
             closeness = np.asarray(self.embedder.encode(list(cands))) @ vec
             topic = tuple(cands[i] for i in np.argsort(-closeness, kind="stable")[:TOPIC_WORDS])
         rest = tuple(w for w in g.tails if w not in topic)
-        tails = topic + pick_words(rest, self.s.tails - len(topic), "tails\0" + key)
+        # With topic words, only two general endings beside them: with four, the model's names
+        # used the general ones and dropped the business ('humblecraft' for an archery club).
+        k = self.s.tails - len(topic) if not topic else min(2, self.s.tails - len(topic))
+        tails = topic + pick_words(rest, k, "tails\0" + key)
         return Hint(g.industry, sim, pick_words(g.heads, self.s.heads, "heads\0" + key), tails)
 
 

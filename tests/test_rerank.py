@@ -223,3 +223,17 @@ def test_a_shown_start_word_then_a_shown_end_word_gets_the_head_tail_bonus() -> 
     reranker().pick(req, without, hint)
     assert with_bonus[0].score == pytest.approx(without[0].score + 1.0)
     assert with_bonus[1].score == pytest.approx(without[1].score)
+
+
+def test_digit_and_hyphen_names_come_back_only_when_too_few_others_pass() -> None:
+    req = Request(description="coffee roaster", tlds=[".com"], n=2, allow_hyphens=True,
+                  allow_numbers=True)  # fmt: skip
+    names = ["beanharbor.com", "roast-cove.com", "brew4u.com", "emberroast.com"]
+    on = reranker(drop_digits=True, drop_hyphens=True)
+    assert {c.domain for c in on.pick(req, [Candidate(d, -1.0) for d in names])} == {
+        "beanharbor.com", "emberroast.com"}  # fmt: skip
+    # one clean name only: a soft drop refills the second place
+    few = on.pick(req, [Candidate(d, -1.0) for d in names[:3]])
+    assert few[0].domain == "beanharbor.com" and few[1].drop in ("digits", "hyphen")
+    off = reranker().pick(req, [Candidate(d, -1.0) for d in names])
+    assert all(c.drop is None for c in off)  # the defaults keep today's behaviour
