@@ -156,3 +156,18 @@ def test_bank_about_must_be_phrases(tmp_path) -> None:
     (tmp_path / "florist.yaml").write_text(bad, encoding="utf-8")
     with pytest.raises(UserError, match="'about' must be a list"):
         load_bank(tmp_path, LEXICON)
+
+
+def test_end_words_come_from_the_trade_specific_pool(bank, hinter) -> None:
+    """With ``tail_pool`` the shown end words are the industry's most trade-specific ones:
+    a bakery is shown 'oven' or 'dough' kinds of words, never the generic 'batch' or 'rise'."""
+    pooled = Hinter(bank, hinter.embedder, HintSettings(tail_pool=6))
+    bakery = pooled.tails["bakery"]
+    assert len(bakery) == 6 and set(bakery) < set(bank.industries["bakery"].tails)
+    assert {"loaf", "dough", "oven"} <= set(bakery)
+    assert not {"rise", "proof", "batch", "roll"} & set(bakery)
+    descs = [f"artisan bakery number {i} with sourdough loaves" for i in range(30)]
+    shown = {w for h in pooled.hints(descs) for w in h.tails}
+    assert shown <= set(bakery) and len(shown) > 3
+    # without a pool every end word of the bank can be shown (the default)
+    assert hinter.tails["bakery"] == bank.industries["bakery"].tails
