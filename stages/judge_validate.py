@@ -45,14 +45,14 @@ def main() -> None:
     names = judge.feature_names()
 
     def oof(features: list[str]) -> list[dict]:
-        return out_of_fold(feats, labels, groups, features, vp.folds, vp.seed, vp.C)
+        return out_of_fold(feats, labels, groups, features, vp.folds, vp.seed, vp.C, vp.bins)
 
     main_fit = agreement(rows, oof(names))
     ablation = {"all": {k: main_fit[k] for k in KEEP}}
     for group, fs in judge.groups().items():
         res = agreement(rows, oof([f for f in names if f not in fs]))
         ablation[f"without {group}"] = {k: res[k] for k in KEEP}
-    cal = fit(feats, labels, names, vp.C)
+    cal = fit(feats, labels, names, vp.C, vp.bins)
     provenance = {"gold_sha256": sha256_file(args.gold)[:12], "n_gold": len(rows),
                   "n_requests": len(set(groups)), "checklist": jp.checklist,
                   "checklist_model": judge.model_id, **judge.hashes()}  # fmt: skip

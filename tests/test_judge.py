@@ -230,6 +230,26 @@ def test_calibration_gates_folds_and_roundtrip() -> None:
     assert len(oof) == 30 and all(v["label"] in ("bad", "ok", "good") for v in oof)
 
 
+def test_binned_calibration_learns_a_middle_band_and_roundtrips() -> None:
+    """With bins the regression can call the middle of a feature good and both ends bad (a
+    name too short or too long), which a straight line cannot; edges survive the JSON."""
+    rows = [{"length": float(n), "bare": 0.0} for n in range(4, 22) for _ in range(4)]
+    labels = ["good" if 8 <= r["length"] <= 12 else "bad" for r in rows]
+    plain = fit(rows, labels, ["length", "bare"])
+    binned = fit(rows, labels, ["length", "bare"], C=1.0, bins=6)
+    assert set(binned.edges) == {"length"} and len(binned.edges["length"]) == 5  # flags: none
+    probe = [{"length": v, "bare": 0.0} for v in (4.0, 10.0, 21.0)]
+    assert [v["label"] for v in binned.judge(probe)] == ["bad", "good", "bad"]
+    assert [v["label"] for v in plain.judge(probe)] != ["bad", "good", "bad"]
+    again = Calibration.from_dict(json.loads(json.dumps(binned.to_dict())))
+    assert again.judge(rows) == binned.judge(rows)
+    # a calibration written before bins existed (no "edges") still loads and applies
+    old = {k: v for k, v in plain.to_dict().items() if k != "edges"}
+    assert Calibration.from_dict(old).judge(rows) == plain.judge(rows)
+    oof = out_of_fold(rows, labels, [f"r{i % 9}" for i in range(len(rows))], ["length"], bins=4)
+    assert sum(v["label"] == lab for v, lab in zip(oof, labels, strict=True)) > 0.8 * len(rows)
+
+
 def test_load_gold_turns_bad_rows_into_errors(tmp_path: Path) -> None:
     good = {"id": "a", "request": {"description": "tea room"}, "domain": "leafy.com",
             "label": "good", "kind": "good"}  # fmt: skip

@@ -1,5 +1,11 @@
 """The calibrated name judge: a multinomial logistic regression from features to good/ok/bad.
 
+Each continuous feature enters twice: as itself and as one-hot quantile bins (``bins`` per
+feature, edges from the training rows), so the regression is a small additive model that can
+say "long is bad, very short is bad too" without a hand-made threshold. Why: on the gold set
+out-of-fold kappa 0.48 -> 0.52, and on 835 names of six blind reviews the regression had never
+seen (requests 1-34) kappa 0.15 -> 0.18, Spearman 0.29 -> 0.33 (README, "The name judge").
+
 Fitted on the team's gold labels. Agreement is always measured out-of-fold, with folds grouped
 by request, so no business is scored by a model that saw its names. The fitted weights are plain
 JSON (a DVC output) and applying them needs only numpy.
@@ -11,7 +17,7 @@ word, a repeated word) is ``bad`` whatever the regression says: the rubric's har
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,10 +39,15 @@ class Calibration:
     coef: list[list[float]]  # one row per label in LABELS order
     intercept: list[float]
     C: float
+    edges: dict[str, list[float]] = field(default_factory=dict)  # feature -> bin edges
+
+    def design(self, rows: Sequence[dict[str, float]]) -> np.ndarray:
+        """The regression's inputs: the features, then each binned feature's one-hot bins."""
+        return design(rows, self.features, self.edges)
 
     def proba(self, rows: Sequence[dict[str, float]]) -> np.ndarray:
         """P(bad), P(ok), P(good) per row (rows map feature name -> value)."""
-        x = np.array([[float(r.get(f, 0.0)) for f in self.features] for r in rows], dtype=float)
+        x = self.design(rows)
         z = (x - np.array(self.mean)) / np.array(self.scale)
         logits = z @ np.array(self.coef).T + np.array(self.intercept)
         logits -= logits.max(axis=1, keepdims=True)
@@ -60,34 +71,72 @@ class Calibration:
         """JSON form (the DVC output)."""
         return {"labels": list(LABELS), "features": self.features, "mean": self.mean,
                 "scale": self.scale, "coef": self.coef, "intercept": self.intercept,
-                "C": self.C}  # fmt: skip
+                "C": self.C, "edges": self.edges}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Calibration:
         """Inverse of ``to_dict``."""
         if list(d.get("labels", [])) != list(LABELS):
             raise ValueError(f"calibration labels must be {list(LABELS)}")
-        return cls(d["features"], d["mean"], d["scale"], d["coef"], d["intercept"], d["C"])
+        edges = d.get("edges", {})  # calibrations written before bins had none
+        return cls(d["features"], d["mean"], d["scale"], d["coef"], d["intercept"], d["C"], edges)
+
+
+def matrix(rows: Sequence[dict[str, float]], features: list[str]) -> np.ndarray:
+    """Rows x features (a missing feature reads 0)."""
+    return np.array([[float(r.get(f, 0.0)) for f in features] for r in rows], dtype=float)
+
+
+def bin_edges(x: np.ndarray, features: list[str], bins: int) -> dict[str, list[float]]:
+    """Quantile edges (``bins`` bins) of every feature with more than two distinct values;
+    flags (0/1) and constant features get none."""
+    if bins < 2:
+        return {}
+    qs = np.linspace(0, 1, bins + 1)[1:-1]
+    out = {}
+    for j, f in enumerate(features):
+        if len(np.unique(x[:, j])) > 2:
+            out[f] = np.unique(np.quantile(x[:, j], qs)).round(6).tolist()
+    return out
+
+
+def design(rows: Sequence[dict[str, float]], features: list[str],
+           edges: dict[str, list[float]]) -> np.ndarray:  # fmt: skip
+    """The features, then one-hot bins of each feature with edges (bin i: edges[i-1] <= v <
+    edges[i])."""
+    x = matrix(rows, features)
+    cols = [x]
+    for j, f in enumerate(features):
+        if f in edges:
+            e = np.asarray(edges[f])
+            cols.append(np.eye(len(e) + 1)[np.searchsorted(e, x[:, j], side="right")])
+    return np.hstack(cols)
 
 
 def fit(rows: Sequence[dict[str, float]], labels: Sequence[str], features: list[str],
-        C: float = 1.0) -> Calibration:  # fmt: skip
-    """Fit the regression on rows of features and gold labels (balanced class weights)."""
+        C: float = 1.0, bins: int = 0) -> Calibration:  # fmt: skip
+    """Fit the regression on rows of features and gold labels (balanced class weights);
+    ``bins`` >= 2 adds each continuous feature's quantile bins (``design``)."""
     from sklearn.linear_model import LogisticRegression
 
-    x = np.array([[float(r.get(f, 0.0)) for f in features] for r in rows], dtype=float)
+    edges = bin_edges(matrix(rows, features), features, bins)
+    x = design(rows, features, edges)
     y = np.array([RANK[lab] for lab in labels])
     mu = x.mean(axis=0)
     sd = x.std(axis=0)
     sd[sd < 1e-9] = 1.0
     model = LogisticRegression(C=C, class_weight="balanced", max_iter=2000)
     model.fit((x - mu) / sd, y)
-    coef = np.zeros((len(LABELS), len(features)))
+    coef = np.zeros((len(LABELS), x.shape[1]))
     icpt = np.full(len(LABELS), -30.0)  # a label absent from the fold is never predicted
-    for k, cls in enumerate(model.classes_):
-        coef[cls], icpt[cls] = model.coef_[k], model.intercept_[k]
+    if len(model.classes_) == 2:  # sklearn keeps one row: the logit of the second class
+        lo, hi = model.classes_
+        coef[hi], icpt[hi], icpt[lo] = model.coef_[0], model.intercept_[0], 0.0
+    else:
+        for k, cls in enumerate(model.classes_):
+            coef[cls], icpt[cls] = model.coef_[k], model.intercept_[k]
     return Calibration(features, mu.tolist(), sd.tolist(), coef.round(6).tolist(),
-                       icpt.round(6).tolist(), C)  # fmt: skip
+                       icpt.round(6).tolist(), C, edges)  # fmt: skip
 
 
 def folds(groups: Sequence[str], k: int, seed: int) -> list[int]:
@@ -101,7 +150,7 @@ def folds(groups: Sequence[str], k: int, seed: int) -> list[int]:
 
 def out_of_fold(rows: Sequence[dict[str, float]], labels: Sequence[str], groups: Sequence[str],
                 features: list[str], k: int = 5, seed: int = 0,
-                C: float = 1.0) -> list[dict[str, Any]]:  # fmt: skip
+                C: float = 1.0, bins: int = 0) -> list[dict[str, Any]]:  # fmt: skip
     """Each row judged by a model fitted on the other folds."""
     fold = folds(groups, k, seed)
     out: list[dict[str, Any]] = [{}] * len(rows)
@@ -110,7 +159,7 @@ def out_of_fold(rows: Sequence[dict[str, float]], labels: Sequence[str], groups:
         test = [i for i, g in enumerate(fold) if g == f]
         if not test:
             continue
-        cal = fit([rows[i] for i in train], [labels[i] for i in train], features, C)
+        cal = fit([rows[i] for i in train], [labels[i] for i in train], features, C, bins)
         for i, v in zip(test, cal.judge([rows[i] for i in test]), strict=True):
             out[i] = v
     return out

@@ -32,4 +32,5 @@ class JudgeValidateParams(Strict):
 
     folds: Annotated[int, Field(ge=2, le=20)] = 5  # grouped by request
     C: Annotated[float, Field(gt=0)] = 1.0  # inverse L2 strength of the regression
+    bins: Annotated[int, Field(ge=0, le=20)] = 0  # quantile bins per continuous feature (0: none)
     seed: int = 0
