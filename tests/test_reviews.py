@@ -19,7 +19,9 @@ def _tally():
     return mod
 
 
-@pytest.mark.parametrize("review", ["2026-12-03-bank", "2026-12-03-final", "2026-12-03-steer"])
+@pytest.mark.parametrize(
+    "review", ["2026-12-03-trade", "2026-12-03-bank", "2026-12-03-final", "2026-12-03-steer"]
+)
 def test_review_readme_matches_the_tally(review: str, capsys) -> None:
     _tally().main(REVIEWS / review)
     out = capsys.readouterr().out
