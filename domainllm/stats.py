@@ -4,8 +4,11 @@
   scipy's ``binomtest(...).proportion_ci``). Callers format it: the report keeps floats, safety
   metrics round to 4 places (``safety.ci95``).
 - bootstrap intervals and paired tests (the judge stages, the report's paired comparison of
-  iterations, McNemar for safety decisions), rank correlation and agreement (the judge's
-  validation). Tests compare these against scipy and scikit-learn.
+  iterations, McNemar for safety decisions). Tests compare these against scipy.
+
+Rank correlation and agreement (the judge's validation) are scipy's ``spearmanr`` and
+scikit-learn's ``cohen_kappa_score``, called where they are used (``judge/validate.py``); the
+copies this module once held were used by nothing but their tests.
 """
 
 from __future__ import annotations
@@ -111,65 +114,3 @@ def mcnemar(b01: int, b10: int) -> dict[str, float | int | bool]:
     stat = (abs(b01 - b10) - 1) ** 2 / m
     p = math.erfc(math.sqrt(stat / 2))  # chi-square survival function with 1 dof
     return {"statistic": stat, "p_value": p, "exact": False, "b01": b01, "b10": b10}
-
-
-def _ranks(xs: Sequence[float]) -> list[float]:
-    """1-based ranks with ties sharing their average rank."""
-    order = sorted(range(len(xs)), key=lambda i: xs[i])
-    ranks = [0.0] * len(xs)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and xs[order[j + 1]] == xs[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    return ranks
-
-
-def pearson(a: Sequence[float], b: Sequence[float]) -> float:
-    """Pearson correlation (nan when either side is constant)."""
-    ma, mb = mean(a), mean(b)
-    cov = sum((x - ma) * (y - mb) for x, y in zip(a, b, strict=True))
-    va = sum((x - ma) ** 2 for x in a)
-    vb = sum((y - mb) ** 2 for y in b)
-    return cov / math.sqrt(va * vb) if va > 0 and vb > 0 else math.nan
-
-
-def spearman(a: Sequence[float], b: Sequence[float]) -> float:
-    """Spearman rank correlation (Pearson on average ranks)."""
-    if len(a) != len(b):
-        raise ValueError("spearman: lists differ in length")
-    return pearson(_ranks(a), _ranks(b))
-
-
-def accuracy(a: Sequence[object], b: Sequence[object]) -> float:
-    """Share of positions where the labels agree."""
-    if len(a) != len(b) or not a:
-        raise ValueError("accuracy: needs two equal, non-empty lists")
-    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
-
-
-def cohen_kappa(a: Sequence[object], b: Sequence[object], weights: str | None = None) -> float:
-    """Cohen's kappa; ``weights`` None, "linear" or "quadratic" (labels in sorted order)."""
-    if len(a) != len(b) or not a:
-        raise ValueError("cohen_kappa: needs two equal, non-empty lists")
-    labels = sorted(set(a) | set(b))
-    idx = {lab: i for i, lab in enumerate(labels)}
-    k, n = len(labels), len(a)
-    obs = [[0.0] * k for _ in range(k)]
-    for x, y in zip(a, b, strict=True):
-        obs[idx[x]][idx[y]] += 1
-    rows = [sum(r) for r in obs]
-    cols = [sum(obs[i][j] for i in range(k)) for j in range(k)]
-
-    def w(i: int, j: int) -> float:
-        if weights is None:
-            return float(i != j)
-        d = abs(i - j) / max(1, k - 1)
-        return d if weights == "linear" else d * d
-
-    num = sum(w(i, j) * obs[i][j] for i in range(k) for j in range(k))
-    den = sum(w(i, j) * rows[i] * cols[j] / n for i in range(k) for j in range(k))
-    return 1 - num / den if den else math.nan
