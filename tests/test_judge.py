@@ -44,7 +44,7 @@ from domainllm.judge.features import (
     pronounceability,
     word_spread,
 )
-from domainllm.judge.params import JudgeParams
+from domainllm.judge.params import JudgeParams, JudgeValidateParams
 from domainllm.judge.validate import agreement, load_gold, pairwise_accuracy
 from domainllm.params import ParamsError, validate_section
 
@@ -583,7 +583,10 @@ def gold_agreement() -> dict:
     add_filler(feats, word_spread(load_bank(ROOT / "data" / "naming", PROMPTS / "lexicon.yaml")
                                   .industries))  # fmt: skip
     groups = [r["request"]["description"] for r in rows]
-    oof = out_of_fold([f["features"] for f in feats], [r["label"] for r in rows], groups, DET)
+    # the calibration as params.yaml configures it (C, quantile bins, folds, seed)
+    vp = JudgeValidateParams(**yaml.safe_load((ROOT / "params.yaml").read_text())["judge_validate"])
+    oof = out_of_fold([f["features"] for f in feats], [r["label"] for r in rows], groups, DET,
+                      vp.folds, vp.seed, vp.C, vp.bins)  # fmt: skip
     return agreement(rows, oof)
 
 
@@ -592,8 +595,9 @@ def test_judge_agrees_with_gold_out_of_fold(gold_agreement: dict) -> None:
     """Out-of-fold agreement stays above its measured floor."""
     a = gold_agreement
     # A floor against regressions, at what the deterministic judge reaches on the 1396-row gold
-    # (Spearman 0.605, kappa 0.483, pairwise 0.780 with the `filler` features over the naming
-    # bank pruned on 2026-12-03; 0.594 / 0.478 / 0.771 over the bank before). Each growth of
+    # (Spearman 0.614, kappa 0.501, pairwise 0.773 with quantile bins, judge_validate.bins: 6;
+    # 0.605 / 0.483 / 0.780 with the plain regression; 0.594 / 0.478 / 0.771 over the bank
+    # before its pruning of 2026-12-03). Each growth of
     # the gold with reviewed model outputs made it harder: 0.61 / 0.60 / 0.844 on 1033 rows,
     # 0.604 / 0.522 / 0.829 on 1170, then the 226 names of the two reviews of 2026-12-03 (mostly
     # `ok` outputs the judge scores level with good ones). On the same 1396 rows without the
@@ -613,9 +617,9 @@ def test_judge_agrees_with_gold_out_of_fold(gold_agreement: dict) -> None:
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="judge issue open: kappa 0.483 < 0.5, pairwise 0.780 < 0.85, the 3 bank names "
-    "rated bad score above the bank's good ones, and on real outputs the judge is near chance "
-    "(README)",
+    reason="judge issue open: pairwise 0.773 < 0.85 (kappa 0.501, Spearman 0.614 pass), the 3 "
+    "bank names rated bad score above the bank's good ones, and on real outputs the judge is "
+    "near chance (README)",
 )
 def test_judge_meets_the_issue_targets_on_gold(gold_agreement: dict) -> None:
     """The judge issue's targets, out-of-fold on the gold set (strict: passing flags the fix)."""
