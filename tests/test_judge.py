@@ -63,16 +63,20 @@ def item(i: int, desc: str = "organic coffee shop", domain: str = "beanhaven.com
 # ---------------------------------------------------------------- stats against reference code
 
 
-def test_mcnemar_matches_scipy() -> None:
-    from scipy.stats import binomtest, chi2
+def test_mcnemar_matches_the_textbook_formulas() -> None:
+    """Exact: twice the binomial(m, 1/2) tail of the smaller discordant count; else the
+    continuity-corrected chi-square, whose survival at 1 dof is erfc(sqrt(x / 2))."""
+    import math
 
     for b01, b10 in [(3, 9), (0, 6), (7, 7), (12, 5)]:
         got = stats.mcnemar(b01, b10)
+        m, k = b01 + b10, min(b01, b10)
         assert got["exact"]
-        assert got["p_value"] == pytest.approx(binomtest(b01, b01 + b10, 0.5).pvalue)
+        tail = sum(math.comb(m, i) for i in range(k + 1)) / 2**m
+        assert got["p_value"] == pytest.approx(min(1.0, 2 * tail))
     big = stats.mcnemar(40, 18)
     assert not big["exact"]
-    assert big["p_value"] == pytest.approx(chi2.sf((abs(40 - 18) - 1) ** 2 / 58, 1))
+    assert big["p_value"] == pytest.approx(math.erfc(math.sqrt((abs(40 - 18) - 1) ** 2 / 58 / 2)))
     assert stats.mcnemar(0, 0)["p_value"] == 1.0
 
 

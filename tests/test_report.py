@@ -27,15 +27,23 @@ def test_wilson_matches_reference_values() -> None:
     assert wilson(10, 10) == pytest.approx((0.7225, 1.0), abs=1e-4)
 
 
-def test_the_one_wilson_agrees_with_scipy_and_each_callers_format() -> None:
-    from scipy.stats import binomtest
+def test_the_one_wilson_agrees_with_the_closed_form_and_each_callers_format() -> None:
+    """``wilson`` (scipy's binomtest) against the textbook closed form, and the callers'
+    formats: the closed form is what this module computed before it called scipy."""
+    import math
+
+    def closed(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+        p, den = k / n, 1 + z * z / n
+        mid = (p + z * z / (2 * n)) / den
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+        return max(0.0, mid - half), min(1.0, mid + half)
 
     assert ci95(0, 10)[0] == 0.0 and ci95(10, 10)[1] == 1.0  # exact bounds once rounded
     for k, n in ((0, 10), (5, 10), (3, 7), (1, 263), (59, 60), (146, 147)):
-        ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
-        assert wilson(k, n) == pytest.approx((ci.low, ci.high), abs=1e-12)
+        lo, hi = closed(k, n)
+        assert wilson(k, n) == pytest.approx((lo, hi), abs=1e-12)
         # safety metrics and the engine bench: a JSON list rounded to 4 places, as before
-        assert ci95(k, n) == [round(float(ci.low), 4), round(float(ci.high), 4)]
+        assert ci95(k, n) == [round(lo, 4), round(hi, 4)]
     assert ci95(5, 10) == [0.2366, 0.7634] and ci95(0, 0) is None
     lo, hi = wilson(5, 10, confidence=0.99)  # the report's own confidence level
     assert lo < 0.2366 and hi > 0.7634
