@@ -192,9 +192,12 @@ def choose_refusal_threshold(
 
 
 def blocks(row: dict[str, Any], guard_threshold: float, model_threshold: float) -> dict[str, bool]:
-    """Which components block one scored row (``rule``, ``guard_score``, ``margin``)."""
+    """Which components block one scored row (``rule``, ``guard_score``, ``margin``). When the
+    row records the guard's own decision (``guard_blocked``), the classifier blocks as the guard
+    does, never on fewer than ``guard.min_words`` words; else by score against
+    ``guard_threshold``."""
     rules = row["rule"] is not None
-    clf = not rules and row["guard_score"] >= guard_threshold
+    clf = not rules and bool(row.get("guard_blocked", row["guard_score"] >= guard_threshold))
     greedy = row["margin"] > 0.0
     calibrated = row["margin"] > model_threshold
     return {

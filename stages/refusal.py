@@ -50,7 +50,7 @@ def main() -> None:
     engine = Engine.load(Path(a.model), Path(a.guard), evaluated_settings(bank=a.bank))
     reqs = [Request.model_validate(r["request"]) for r in rows]
     for r, d in zip(rows, engine.guard.check_many([q.description for q in reqs]), strict=True):
-        r["rule"], r["guard_score"] = d.rule, d.score
+        r["rule"], r["guard_score"], r["guard_blocked"] = d.rule, d.score, d.blocked
     margins = engine.block_margins(reqs, p.batch_size)
     for r, m in zip(rows, margins, strict=True):
         r["margin"] = m

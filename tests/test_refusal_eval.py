@@ -38,6 +38,23 @@ def test_components_block_by_their_own_evidence() -> None:
     assert b["guard_classifier"] and b["model_greedy"] and not b["model_calibrated"]
     b = S.blocks(row("x", "k", False, score=0.2, margin=1.5), 0.5, 1.0)
     assert not b["guard"] and b["model_calibrated"] and b["combined"]
+    # the guard's own decision wins over the score: it never blocks on the classifier for one
+    # or two words ('bullets' scored 0.91 and was answered, yet counted as a false block)
+    short = row("x", "k", False, score=0.91, margin=-4.0) | {"guard_blocked": False}
+    b = S.blocks(short, 0.5, 1.0)
+    assert not b["guard_classifier"] and not b["guard"] and not b["combined"]
+
+
+def test_the_refusal_rows_take_the_guards_decision_for_short_requests() -> None:
+    """What the refusal stage records is what the engine's guard decides (``min_words``)."""
+    from domainllm.guard import Guard
+
+    guard = Guard.load(ROOT / "models" / "guard") if (ROOT / "models" / "guard").is_dir() else None
+    if guard is None or guard.classifier is None:
+        pytest.skip("models/guard not built (dvc repro guard)")
+    d = guard.check_many(["bullets"])[0]
+    r = row("x", "k", False, rule=d.rule, score=d.score, margin=-4.0) | {"guard_blocked": d.blocked}
+    assert not d.blocked and not S.blocks(r, guard.classifier.threshold, 1.0)["guard"]
 
 
 def test_report_counts_false_blocks_and_recall_per_suite_and_kind() -> None:
