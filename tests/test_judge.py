@@ -46,7 +46,7 @@ from domainllm.judge.features import (
 )
 from domainllm.judge.params import JudgeParams, JudgeValidateParams
 from domainllm.judge.validate import agreement, load_gold, pairwise_accuracy
-from domainllm.params import ParamsError, validate_section
+from domainllm.params import ParamsError, load_section, validate_section
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPTS = ROOT / "prompts" / "judge"
@@ -588,7 +588,7 @@ def gold_agreement() -> dict:
                                   .industries))  # fmt: skip
     groups = [r["request"]["description"] for r in rows]
     # the calibration as params.yaml configures it (C, quantile bins, folds, seed)
-    vp = JudgeValidateParams(**yaml.safe_load((ROOT / "params.yaml").read_text())["judge_validate"])
+    vp = load_section("judge_validate", JudgeValidateParams, ROOT / "params.yaml")
     oof = out_of_fold([f["features"] for f in feats], [r["label"] for r in rows], groups, DET,
                       vp.folds, vp.seed, vp.C, vp.bins)  # fmt: skip
     return agreement(rows, oof)
